@@ -1,0 +1,86 @@
+/**
+ * Everything Rackless tells people goes through one renderer (shared/notify/render.ts) from one of
+ * these shapes, so a deploy result, a crash loop, a drain timeout and a CloudWatch alarm read alike.
+ */
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface StepTiming {
+  step: string;
+  /** milliseconds */
+  durationMs: number;
+}
+
+export interface ServiceChange {
+  service: string;
+  image: string;
+  /** "family:revision" */
+  taskDefinition: string;
+  previousTaskDefinition?: string;
+  desiredCount: number;
+  endpoints: string[];
+}
+
+export interface FailureReason {
+  /** pipeline step that failed: Prepare, Build, Release, Promote, Watch, Rollback, Queue */
+  step: string;
+  /** error code, e.g. TARBALL_PARENT_PATH, ROLLOUT_FAILED, BUILD_FAILED */
+  code: string;
+  message: string;
+  service?: string;
+  stoppedReason?: string;
+  exitCode?: number;
+  oom?: boolean;
+  healthCheck?: string;
+  logLines?: string[];
+  /** where to read more: a CodeBuild log URL, a console link */
+  link?: string;
+}
+
+export type Notification =
+  | {
+      kind: 'deploy';
+      status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded';
+      app: string;
+      releaseId?: string;
+      releaseNumber?: number;
+      source?: string;
+      changes: ServiceChange[];
+      timings: StepTiming[];
+      failure?: FailureReason;
+      /** for superseded: the tarball that replaced this one */
+      supersededBy?: string;
+    }
+  | {
+      kind: 'crash-loop';
+      app: string;
+      service: string;
+      releaseId?: string;
+      stops: number;
+      windowSeconds: number;
+      cause: string;
+      evidence: Record<string, string | number | boolean>;
+      logLines?: string[];
+    }
+  | { kind: 'recovered'; app: string; service: string; releaseId?: string; message: string }
+  | { kind: 'drain'; status: 'drained' | 'timed-out' | 'no-instance'; instanceId: string; autoScalingGroup: string; tasksLeft: number; waitedSeconds: number }
+  | {
+      kind: 'cloudwatch-alarm';
+      alarmName: string;
+      state: string;
+      previousState?: string;
+      reason: string;
+      metric?: string;
+      app?: string;
+      service?: string;
+      time?: string;
+    }
+  | { kind: 'redeploy-rejected'; app: string; reason: string; releaseId?: string };
+
+export interface RenderedNotification {
+  /** SNS Subject: ≤ 100 characters, ASCII, no newlines */
+  subject: string;
+  /** plain text body, short first line then details */
+  message: string;
+  /** SNS MessageAttributes as String values: kind, app, service, severity, status, release, step */
+  attributes: Record<string, string>;
+}
