@@ -12,6 +12,8 @@ export interface HealthCheck {
   unhealthy: number;
   /** ALB matcher HttpCode, e.g. "200-399" */
   codes: string;
+  /** Optional container health check (ECS `healthCheck.command`, starting with CMD or CMD-SHELL); absent → none. */
+  command?: string[];
 }
 
 export interface AlarmThresholds {

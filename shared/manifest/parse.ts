@@ -1,0 +1,459 @@
+import { posix } from 'node:path';
+import { isMap, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ManifestInvalid } from '../errors.js';
+import { dockerfileExposedPort } from './dockerfile.js';
+import {
+  allowedKeys,
+  CONTAINER_HEALTH,
+  describeValue,
+  ENV_NAME,
+  manifestSchema,
+  SERVICE_NAME,
+  type RawManifest,
+  type RawService,
+} from './schema.js';
+import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
+
+export { dockerfileBaseImages, dockerfileExposedPort } from './dockerfile.js';
+
+export interface ManifestContext {
+  app: string;
+  /** default domain of a service with a port: `<service>.<app>.<rackDomain>` */
+  rackDomain: string;
+  /** captured texts from the tarball: "Dockerfile", "api/Dockerfile.prod", … */
+  files: Record<string, string>;
+  /** every regular file path in the tarball (normalised, relative to root) */
+  paths: string[];
+  /** rack default target group deregistration delay, seconds (default 30) */
+  deregistrationDelay?: number;
+}
+
+export const MANIFEST_FILE = 'rackless.yml';
+
+// Convox's defaults (health path, interval, deployment 50/200, cpu 256, memory 512); see DESIGN §3.
+export const DEFAULT_HEALTH: HealthCheck = {
+  path: '/',
+  interval: 5,
+  timeout: 4,
+  grace: 30,
+  healthy: 2,
+  unhealthy: 2,
+  codes: '200-399',
+};
+export const DEFAULT_SCALE = { count: 1, cpu: 256, memory: 512 } as const;
+export const DEFAULT_DEPLOYMENT = { minimum: 50, maximum: 200 } as const;
+export const DEFAULT_ALARMS = { cpu: 90, memory: 90, http5xx: 10, unhealthy: 1 } as const;
+export const DEFAULT_DEREGISTRATION_DELAY = 30;
+
+// yaml counts alias expansions; a real manifest reuses a block a handful of times, a bomb millions
+const MAX_ALIAS_COUNT = 100;
+
+type Path = ReadonlyArray<PropertyKey>;
+
+/** `services.web.environment[2]` */
+export function formatPath(path: Path): string {
+  return path
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
+function invalid(code: string, path: Path, message: string, details: Record<string, unknown> = {}): ManifestInvalid {
+  const where = path.length === 0 ? MANIFEST_FILE : formatPath(path);
+  return new ManifestInvalid(code, `${where}: ${message}`, { path: where, ...details });
+}
+
+/**
+ * Reads rackless.yml (or, when `text` is undefined, the implied one-service manifest) into a Manifest
+ * with every default filled in. Throws ManifestInvalid naming the key's path; nothing touches AWS.
+ */
+export function parseManifest(text: string | undefined, ctx: ManifestContext): Manifest {
+  if (text === undefined) return impliedManifest(ctx);
+  const raw = validate(readYaml(text));
+  const appEnvironment = raw.environment ?? [];
+  const services = Object.entries(raw.services).map(([name, service]) =>
+    resolveService(name, service, appEnvironment, ctx),
+  );
+  checkDomainsUnique(services);
+  return { services };
+}
+
+/** No manifest: one `web` service from ./Dockerfile, its port from the first EXPOSE (none → no load balancer). */
+function impliedManifest(ctx: ManifestContext): Manifest {
+  const dockerfile = ctx.files.Dockerfile;
+  const port = dockerfile === undefined ? undefined : dockerfileExposedPort(dockerfile);
+  const raw: RawService = { build: { path: '.', manifest: 'Dockerfile' }, ...(port ? { port } : {}) };
+  return { services: [resolveService('web', raw, [], ctx, { implied: true })] };
+}
+
+function readYaml(text: string): unknown {
+  // uniqueKeys: a repeated key silently overriding the first is how a typo'd manifest deploys the wrong thing
+  const doc = parseDocument(text, { uniqueKeys: true, merge: true });
+  const error = doc.errors[0];
+  if (error) {
+    const at = error.linePos?.[0];
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    if (error.code === 'DUPLICATE_KEY') {
+      const path = keyPathAt(doc, error.pos[0]);
+      const key = path.at(-1);
+      return fail(invalid('MANIFEST_DUPLICATE_KEY', path, `key ${JSON.stringify(String(key))} appears twice${where}`));
+    }
+    // prettyErrors appends " at line L, column C:" and a code excerpt; keep the reason, place our own position
+    const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    return fail(new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}${where}: ${reason}`, { path: MANIFEST_FILE, line: at?.line, col: at?.col }));
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    if (cause instanceof ReferenceError && /alias/i.test(cause.message)) {
+      throw new ManifestInvalid(
+        'MANIFEST_ALIAS_BOMB',
+        `${MANIFEST_FILE}: aliases expand more than ${MAX_ALIAS_COUNT} times; refusing to expand`,
+        { path: MANIFEST_FILE },
+        { cause },
+      );
+    }
+    throw new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}: ${(cause as Error).message}`, { path: MANIFEST_FILE }, { cause });
+  }
+}
+
+function fail(error: ManifestInvalid): never {
+  throw error;
+}
+
+/** The manifest path of the map key starting at `offset`, e.g. ["services", "web", "port"]. */
+function keyPathAt(doc: Document, offset: number): string[] {
+  let found: string[] = [];
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      const keys = ancestors.filter(isPair).map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+      found = [...keys, String(pair.key.value)];
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+function validate(value: unknown): RawManifest {
+  if (value === null || value === undefined) {
+    throw invalid('MANIFEST_NO_SERVICES', [], 'the manifest is empty; expected a services map');
+  }
+  const top = value as Record<string, unknown>;
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const services = top.services;
+    if (services === undefined || services === null || (isPlainObject(services) && Object.keys(services).length === 0)) {
+      throw invalid('MANIFEST_NO_SERVICES', ['services'], 'expected at least one service');
+    }
+  }
+  const result = manifestSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map(describeIssue);
+  const first = issues[0]!;
+  throw invalid(first.code, first.path, first.message, { issues: issues.map((i) => `${formatPath(i.path)}: ${i.message}`) });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Maps a zod issue to our code, path and message. Wrong types are MANIFEST_TYPE; value checks carry their own code. */
+function describeIssue(issue: z.core.$ZodIssue): { code: string; path: Path; message: string } {
+  const path = issue.path;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const key = issue.keys[0]!;
+      const hint = closest(key, allowedKeys(path));
+      return { code: 'MANIFEST_UNKNOWN_KEY', path: [...path, key], message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}` };
+    }
+    case 'invalid_key': {
+      if (path.length === 2 && path[0] === 'services') {
+        return {
+          code: 'MANIFEST_SERVICE_NAME',
+          path,
+          message: `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`,
+        };
+      }
+      const inner = issue.issues[0];
+      const code = inner?.code === 'custom' ? String((inner.params as { code?: string } | undefined)?.code ?? 'MANIFEST_TYPE') : 'MANIFEST_TYPE';
+      return { code, path, message: inner?.message ?? issue.message };
+    }
+    case 'custom':
+      return { code: String((issue.params as { code?: string } | undefined)?.code ?? 'MANIFEST_TYPE'), path, message: issue.message };
+    default:
+      return { code: 'MANIFEST_TYPE', path, message: issue.message };
+  }
+}
+
+/** The allowed key nearest to a typo (edit distance ≤ 2, or a prefix either way). */
+function closest(key: string, candidates: string[]): string | undefined {
+  let best: { word: string; distance: number } | undefined;
+  for (const word of candidates) {
+    const distance = word.startsWith(key) || key.startsWith(word) ? 1 : editDistance(key.toLowerCase(), word.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { word, distance };
+  }
+  return best?.word;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function resolveService(
+  name: string,
+  raw: RawService,
+  appEnvironment: string[],
+  ctx: ManifestContext,
+  options: { implied?: boolean } = {},
+): ServiceSpec {
+  const at = (...keys: PropertyKey[]): PropertyKey[] => ['services', name, ...keys];
+  if (raw.build && raw.image !== undefined) {
+    throw invalid('MANIFEST_BOTH_SOURCES', at(), 'set either build or image, not both');
+  }
+  if (!raw.build && raw.image === undefined) {
+    throw invalid('MANIFEST_NO_SOURCE', at(), 'set build (a directory with a Dockerfile) or image (e.g. httpd:2.4)');
+  }
+
+  const source: Pick<ServiceSpec, 'build' | 'image'> = {};
+  if (raw.build) {
+    const context = normaliseRelative(raw.build.path, at('build', 'path'));
+    const dockerfile = normaliseRelative(posix.join(context, raw.build.manifest), at('build', 'manifest'));
+    source.build = { context, dockerfile };
+    checkBuildSources(name, source.build, ctx, options);
+  } else {
+    source.image = checkImage(raw.image!, at('image'));
+  }
+
+  // Like Convox, a manifest service has a port only when it says so: no port means a worker with no
+  // load balancer, even if its Dockerfile EXPOSEs one (EXPOSE is a hint, the manifest is the contract).
+  const port = raw.port;
+  const domains = resolveDomains(name, raw.domain, port, ctx);
+  const health = resolveHealth(raw.health, at('health'));
+  const scale = { ...DEFAULT_SCALE, ...raw.scale };
+  const deployment = { ...DEFAULT_DEPLOYMENT, ...raw.deployment };
+  // with maximum ≤ minimum a rolling update can neither start a new task nor stop an old one
+  if (deployment.maximum <= deployment.minimum) {
+    throw invalid(
+      'MANIFEST_TYPE',
+      at('deployment', 'maximum'),
+      `maximum (${deployment.maximum}) must be greater than minimum (${deployment.minimum}) or the rollout cannot move`,
+    );
+  }
+  const environment = mergeEnvironment(appEnvironment, raw.environment ?? []);
+  const secrets = resolveSecrets(raw.secrets ?? {}, environment, at('secrets'));
+
+  return {
+    name,
+    ...source,
+    ...(raw.command ? { command: raw.command } : {}),
+    ...(port !== undefined ? { port } : {}),
+    domains,
+    health,
+    scale,
+    deployment,
+    environment,
+    secrets,
+    deregistrationDelay: raw.deregistrationDelay ?? ctx.deregistrationDelay ?? DEFAULT_DEREGISTRATION_DELAY,
+    alarms: { ...DEFAULT_ALARMS, ...raw.alarms },
+  };
+}
+
+/** "./api/" → "api", "." → "."; absolute paths and paths leaving the tarball root are refused. */
+function normaliseRelative(value: string, path: Path): string {
+  const trimmed = value.trim();
+  if (trimmed === '' || posix.isAbsolute(trimmed) || /^[A-Za-z]:[\\/]/.test(trimmed) || trimmed.includes('\\')) {
+    throw invalid('MANIFEST_PATH', path, `expected a path relative to the tarball root, got ${describeValue(value)}`);
+  }
+  const normalised = posix.normalize(trimmed).replace(/\/+$/, '') || '.';
+  if (normalised === '..' || normalised.startsWith('../')) {
+    throw invalid('MANIFEST_PATH', path, `${describeValue(value)} leaves the tarball root`);
+  }
+  return normalised;
+}
+
+function checkBuildSources(
+  name: string,
+  build: { context: string; dockerfile: string },
+  ctx: ManifestContext,
+  options: { implied?: boolean } = {},
+): void {
+  const at: Path = ['services', name, 'build'];
+  if (build.context !== '.' && !ctx.paths.some((p) => p.startsWith(`${build.context}/`))) {
+    const isFile = ctx.paths.includes(build.context);
+    throw invalid(
+      'BUILD_CONTEXT_MISSING',
+      at,
+      isFile
+        ? `build context "${build.context}" is a file; expected a directory`
+        : `no files under "${build.context}/" in the tarball`,
+    );
+  }
+  if (!(build.dockerfile in ctx.files) && !ctx.paths.includes(build.dockerfile)) {
+    const why = options.implied ? ` (there is no ${MANIFEST_FILE}, so the app builds from ./Dockerfile)` : '';
+    throw invalid('DOCKERFILE_MISSING', at, `expected a Dockerfile at "${build.dockerfile}" in the tarball${why}`, {
+      dockerfile: build.dockerfile,
+    });
+  }
+}
+
+// Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest]
+const IMAGE_HOST = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)';
+const IMAGE_PATH = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*';
+const IMAGE_REFERENCE = new RegExp(`^${IMAGE_HOST}?${IMAGE_PATH}(?::[\\w][\\w.-]{0,127})?(?:@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,})?$`);
+
+function checkImage(image: string, path: Path): string {
+  if (!IMAGE_REFERENCE.test(image) || image.length > 512) {
+    throw invalid('MANIFEST_IMAGE', path, `expected an image reference like "httpd:2.4" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag", got ${describeValue(image)}`);
+  }
+  return image;
+}
+
+// An ALB host-header value is at most 128 characters; labels follow RFC 1123; only a leading "*." wildcard.
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_HOST_LENGTH = 128;
+
+function hostProblem(host: string): string | undefined {
+  if (host.length > MAX_HOST_LENGTH) return `longer than ${MAX_HOST_LENGTH} characters (ALB host-header limit)`;
+  const labels = host.startsWith('*.') ? host.slice(2).split('.') : host.split('.');
+  if (labels.length < 2 && !host.startsWith('*.')) return 'expected a fully qualified host name like www.example.com';
+  if (!labels.every((label) => HOST_LABEL.test(label))) {
+    return 'expected labels of letters, digits and hyphens separated by dots, with at most a leading "*." wildcard';
+  }
+  return undefined;
+}
+
+function resolveDomains(name: string, domain: string[] | undefined, port: number | undefined, ctx: ManifestContext): string[] {
+  if (port === undefined) {
+    if (domain && domain.length > 0) {
+      throw invalid('MANIFEST_DOMAIN', ['services', name, 'domain'], 'a domain needs a port to route to; set port');
+    }
+    return [];
+  }
+  if (domain === undefined || domain.length === 0) {
+    const host = `${name}.${ctx.app}.${ctx.rackDomain}`.toLowerCase();
+    const problem = hostProblem(host);
+    if (problem) throw invalid('MANIFEST_DOMAIN', ['services', name, 'domain'], `default domain "${host}" is invalid: ${problem}; set domain`);
+    return [host];
+  }
+  const hosts: string[] = [];
+  domain.forEach((value, index) => {
+    const host = value.trim().toLowerCase();
+    const problem = hostProblem(host);
+    if (problem) throw invalid('MANIFEST_DOMAIN', ['services', name, 'domain', index], `${problem}, got ${describeValue(value)}`);
+    if (!hosts.includes(host)) hosts.push(host);
+  });
+  return hosts;
+}
+
+function checkDomainsUnique(services: ServiceSpec[]): void {
+  const owner = new Map<string, string>();
+  for (const service of services) {
+    for (const host of service.domains) {
+      const other = owner.get(host);
+      if (other !== undefined) {
+        throw invalid('MANIFEST_DOMAIN', ['services', service.name, 'domain'], `"${host}" is already routed to service ${other}`);
+      }
+      owner.set(host, service.name);
+    }
+  }
+}
+
+// ALB HTTP matcher: codes 200–499, as "200", "200,302" or "200-399"
+const MATCHER = /^\d{3}(?:-\d{3})?(?:,\d{3}(?:-\d{3})?)*$/;
+
+function matcherProblem(codes: string): string | undefined {
+  if (!MATCHER.test(codes)) return 'expected HTTP codes like "200", "200,302" or "200-399"';
+  for (const part of codes.split(',')) {
+    const [low, high = low] = part.split('-').map(Number) as [number, number?];
+    if (low < 200 || high > 499) return 'ALB HTTP health checks accept codes 200–499';
+    if (high < low) return `range ${part} runs backwards`;
+  }
+  return undefined;
+}
+
+type RawHealth = NonNullable<RawService['health']>;
+
+function resolveHealth(raw: RawHealth | undefined, at: Path): HealthCheck {
+  const health: HealthCheck = {
+    path: raw?.path ?? DEFAULT_HEALTH.path,
+    interval: raw?.interval ?? DEFAULT_HEALTH.interval,
+    timeout: raw?.timeout ?? DEFAULT_HEALTH.timeout,
+    grace: raw?.grace ?? DEFAULT_HEALTH.grace,
+    healthy: raw?.healthy ?? DEFAULT_HEALTH.healthy,
+    unhealthy: raw?.unhealthy ?? DEFAULT_HEALTH.unhealthy,
+    codes: raw?.codes ?? DEFAULT_HEALTH.codes,
+    ...(raw?.command ? { command: raw.command } : {}),
+  };
+  // ALB health check path: starts with "/", at most 1024 characters, no whitespace
+  if (!health.path.startsWith('/') || health.path.length > 1024 || /\s/.test(health.path)) {
+    throw invalid('MANIFEST_HEALTH', [...at, 'path'], `expected an HTTP path starting with "/", got ${describeValue(health.path)}`);
+  }
+  // ELBv2 refuses a target group whose health check timeout is not below its interval
+  if (health.timeout >= health.interval) {
+    throw invalid('MANIFEST_HEALTH', [...at, 'timeout'], `timeout (${health.timeout}s) must be less than interval (${health.interval}s)`);
+  }
+  const problem = matcherProblem(health.codes);
+  if (problem) throw invalid('MANIFEST_HEALTH', [...at, 'codes'], `${problem}, got ${describeValue(health.codes)}`);
+  if (health.command && health.timeout > CONTAINER_HEALTH.timeout[1]) {
+    throw invalid(
+      'MANIFEST_HEALTH',
+      [...at, 'timeout'],
+      `a container health check (command) allows a timeout of at most ${CONTAINER_HEALTH.timeout[1]}s, got ${health.timeout}`,
+    );
+  }
+  return health;
+}
+
+/** App-wide entries first, then the service's; a service entry replaces an app-wide one of the same name. */
+function mergeEnvironment(app: string[], service: string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const entry of [...app, ...service]) byName.set(entry.split('=', 1)[0]!, entry);
+  return [...byName.values()];
+}
+
+// SSM PutParameter: names of a-zA-Z0-9_.-/ , a hierarchy needs a leading "/", at most 15 levels and
+// 1011 characters, and no "aws"/"ssm" prefix (case-insensitive).
+const SSM_NAME = /^\/?[a-zA-Z0-9_.-]+(?:\/[a-zA-Z0-9_.-]+)*$/;
+const SSM_ARN = /^arn:aws(?:-[a-z]+)*:ssm:[a-z0-9-]+:\d{12}:parameter\/[a-zA-Z0-9_.\-/]+$/;
+const SECRETS_MANAGER_ARN = /^arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=.@-]+(?::[^:\s]*){0,3}$/;
+
+function secretProblem(reference: string): string | undefined {
+  if (reference.startsWith('arn:')) {
+    return SSM_ARN.test(reference) || SECRETS_MANAGER_ARN.test(reference)
+      ? undefined
+      : 'expected an SSM parameter ARN or a Secrets Manager secret ARN';
+  }
+  if (!SSM_NAME.test(reference)) {
+    return 'expected an SSM parameter name like /rackless/app/db-password (the value lives in SSM, never in the manifest)';
+  }
+  if (reference.includes('/') && !reference.startsWith('/')) return 'a parameter name with "/" must start with "/"';
+  if (reference.length > 1011) return 'SSM parameter names are at most 1011 characters';
+  if (reference.split('/').filter(Boolean).length > 15) return 'SSM parameter hierarchies are at most 15 levels deep';
+  if (/^\/?(aws|ssm)/i.test(reference)) return 'SSM parameter names cannot start with "aws" or "ssm"';
+  return undefined;
+}
+
+function resolveSecrets(secrets: Record<string, string>, environment: string[], at: Path): Record<string, string> {
+  const envNames = new Set(environment.map((entry) => entry.split('=', 1)[0]!));
+  const resolved: Record<string, string> = {};
+  for (const name of Object.keys(secrets).sort()) {
+    const reference = secrets[name]!.trim();
+    if (!ENV_NAME.test(name)) throw invalid('MANIFEST_SECRET', [...at, name], 'expected an environment variable name');
+    if (envNames.has(name)) {
+      throw invalid('MANIFEST_SECRET', [...at, name], `${name} is also set in environment; a variable comes from one place`);
+    }
+    const problem = secretProblem(reference);
+    if (problem) throw invalid('MANIFEST_SECRET', [...at, name], problem);
+    resolved[name] = reference;
+  }
+  return resolved;
+}
