@@ -93,6 +93,7 @@ function readYaml(text: string): unknown {
   if (error) {
     const at = error.linePos?.[0];
     const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    const position = at ? `line ${at.line}, column ${at.col}: ` : '';
     if (error.code === 'DUPLICATE_KEY') {
       const path = keyPathAt(doc, error.pos[0]);
       const key = path.at(-1);
@@ -100,7 +101,9 @@ function readYaml(text: string): unknown {
     }
     // prettyErrors appends " at line L, column C:" and a code excerpt; keep the reason, place our own position
     const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    return fail(new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}${where}: ${reason}`, { path: MANIFEST_FILE, line: at?.line, col: at?.col }));
+    return fail(
+      new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}: ${position}${reason}`, { path: MANIFEST_FILE, line: at?.line, col: at?.col }),
+    );
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
