@@ -7,7 +7,6 @@ import {
   allowedKeys,
   CONTAINER_HEALTH,
   describeValue,
-  ENV_NAME,
   manifestSchema,
   SERVICE_NAME,
   type RawManifest,
@@ -450,7 +449,6 @@ function resolveSecrets(secrets: Record<string, string>, environment: string[], 
   const resolved: Record<string, string> = {};
   for (const name of Object.keys(secrets).sort()) {
     const reference = secrets[name]!.trim();
-    if (!ENV_NAME.test(name)) throw invalid('MANIFEST_SECRET', [...at, name], 'expected an environment variable name');
     if (envNames.has(name)) {
       throw invalid('MANIFEST_SECRET', [...at, name], `${name} is also set in environment; a variable comes from one place`);
     }
