@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { isMap, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
+import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ManifestInvalid } from '../errors.js';
 import { dockerfileExposedPort } from './dockerfile.js';
@@ -95,14 +95,16 @@ function readYaml(text: string): unknown {
     const position = at ? `line ${at.line}, column ${at.col}: ` : '';
     if (error.code === 'DUPLICATE_KEY') {
       const path = keyPathAt(doc, error.pos[0]);
-      const key = path.at(-1);
-      return fail(invalid('MANIFEST_DUPLICATE_KEY', path, `key ${JSON.stringify(String(key))} appears twice${where}`));
+      const what = path.length > 0 ? `key ${JSON.stringify(path.at(-1))}` : 'a key';
+      throw invalid('MANIFEST_DUPLICATE_KEY', path, `${what} appears twice${where}`);
     }
     // prettyErrors appends " at line L, column C:" and a code excerpt; keep the reason, place our own position
     const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    return fail(
-      new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}: ${position}${reason}`, { path: MANIFEST_FILE, line: at?.line, col: at?.col }),
-    );
+    throw new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}: ${position}${reason}`, {
+      path: MANIFEST_FILE,
+      line: at?.line,
+      col: at?.col,
+    });
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -117,10 +119,6 @@ function readYaml(text: string): unknown {
     }
     throw new ManifestInvalid('MANIFEST_YAML', `${MANIFEST_FILE}: ${(cause as Error).message}`, { path: MANIFEST_FILE }, { cause });
   }
-}
-
-function fail(error: ManifestInvalid): never {
-  throw error;
 }
 
 /** The manifest path of the map key starting at `offset`, e.g. ["services", "web", "port"]. */
@@ -141,9 +139,8 @@ function validate(value: unknown): RawManifest {
   if (value === null || value === undefined) {
     throw invalid('MANIFEST_NO_SERVICES', [], 'the manifest is empty; expected a services map');
   }
-  const top = value as Record<string, unknown>;
-  if (typeof value === 'object' && !Array.isArray(value)) {
-    const services = top.services;
+  if (isPlainObject(value)) {
+    const services = value.services;
     if (services === undefined || services === null || (isPlainObject(services) && Object.keys(services).length === 0)) {
       throw invalid('MANIFEST_NO_SERVICES', ['services'], 'expected at least one service');
     }
