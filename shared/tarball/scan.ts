@@ -1,0 +1,512 @@
+/**
+ * Streams a user's `.tar.gz` once: validates every entry, enforces size/count/ratio limits while
+ * inflating, and keeps only the few small text files the deploy needs (Dockerfiles, rackless.yml,
+ * .dockerignore). Nothing else is buffered; the first rejection destroys the source.
+ */
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar, { type ExtractEvents, type Header } from 'tar-stream';
+import { TarballRejected } from '../errors.js';
+import {
+  basename,
+  dirname,
+  MAX_LINK_HOPS,
+  MAX_NAME_LENGTH,
+  MAX_SEGMENT_LENGTH,
+  nameProblem,
+  normalisePath,
+  resolveLexically,
+  resolvePhysically,
+  type NameProblem,
+} from './paths.js';
+
+export interface ScanLimits {
+  /** Entries of any kind, directories and pax global headers included. */
+  maxEntries: number;
+  /** Total uncompressed size of file contents. */
+  maxBytes: number;
+  /** Inflated/compressed bytes, checked while streaming once `RATIO_FLOOR_BYTES` have been inflated. */
+  maxRatio: number;
+  /** Largest single captured text file. */
+  maxCaptureBytes: number;
+  /** All captured text files together: a monorepo's Dockerfiles must not fill a Lambda's memory. */
+  maxCaptureTotalBytes: number;
+}
+
+export const DEFAULT_LIMITS: ScanLimits = Object.freeze({
+  maxEntries: 10_000,
+  maxBytes: 2 * 1024 ** 3,
+  maxRatio: 100,
+  maxCaptureBytes: 256 * 1024,
+  maxCaptureTotalBytes: 1024 * 1024,
+});
+
+/** Below this much inflated output the ratio says nothing: a 10 KiB text tarball can inflate 200×. */
+export const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+export interface TarballScan {
+  /** Entries seen: files, directories, links, pax global headers. */
+  entries: number;
+  /** Uncompressed bytes of file contents (headers and padding excluded). */
+  bytes: number;
+  compressedBytes: number;
+  /** 1 when everything sits under one top-level directory holding the Dockerfile or rackless.yml. */
+  stripComponents: 0 | 1;
+  /** Captured texts keyed by normalised path relative to the (stripped) root. */
+  files: Record<string, string>;
+  /** Every regular-file (and hard-link) path relative to the (stripped) root, in archive order. */
+  paths: string[];
+}
+
+type EntryStream = ExtractEvents['entry'][1];
+
+export type TarballSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
+
+// Larger inflate chunks cut per-chunk overhead in the tar parser; see bench/tarball-scan.ts.
+const INFLATE_CHUNK_BYTES = 128 * 1024;
+// Worst honest per-entry overhead: header + pax header with a PATH_MAX name + padding.
+const ENTRY_OVERHEAD_BYTES = 8 * 1024;
+const MANIFEST_NAMES = new Set(['rackless.yml', 'rackless.yaml']);
+const DOCKERFILE = /dockerfile/i;
+const SPECIAL_TYPES = new Set(['character-device', 'block-device', 'fifo']);
+
+export async function scanTarball(source: TarballSource, limits: Partial<ScanLimits> = {}): Promise<TarballScan> {
+  const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+  // Compressed bytes the inflater has consumed; bytes read from the source run ahead of it.
+  const scan = new Scan({ ...DEFAULT_LIMITS, ...limits }, () => gunzip.bytesWritten);
+  const extract = tar.extract();
+  countGlobalHeaders(extract, () => scan.admitGlobalHeader());
+  extract.on('entry', (header, stream, next) => {
+    scan.onEntry(header, stream, next, (error) => extract.destroy(error));
+  });
+  let tarError: Error | undefined;
+  extract.on('error', (error: Error) => {
+    tarError ??= error;
+    // Entries are parsed asynchronously to the feed loop: tearing down the inflater stops the source now.
+    gunzip.destroy(error);
+  });
+
+  try {
+    await pipeline(
+      source as AsyncIterable<Uint8Array | string>,
+      (chunks: AsyncIterable<Uint8Array | string>) => scan.meterCompressed(chunks),
+      gunzip,
+      (inflated: AsyncIterable<Buffer>) => scan.feedTar(inflated, extract),
+    );
+  } catch (error) {
+    throw scan.explain(error, tarError);
+  }
+  return scan.result();
+}
+
+/** tar-stream consumes pax global headers silently; the entry count must still see them. */
+function countGlobalHeaders(extract: tar.Extract, onGlobal: () => void): void {
+  const internals = extract as unknown as { _header?: { type?: string | null } | null; _decodeLongHeader?: (buf: Buffer) => void };
+  const decode = internals._decodeLongHeader;
+  if (typeof decode !== 'function') throw new Error('tar-stream internals changed: _decodeLongHeader is gone');
+  internals._decodeLongHeader = function (this: typeof internals, buf: Buffer) {
+    if (this._header?.type === 'pax-global-header') onGlobal();
+    decode.call(this, buf);
+  };
+}
+
+interface CapturedFile {
+  path: string;
+  text: string;
+}
+
+class Scan {
+  private readonly limits: ScanLimits;
+  private entries = 0;
+  private bytes = 0;
+  private compressedBytes = 0;
+  private inflatedBytes = 0;
+  private readonly seen = new Set<string>();
+  private readonly filePaths: string[] = [];
+  private readonly symlinks = new Map<string, string>();
+  private readonly hardlinks = new Map<string, string>();
+  private readonly captured: CapturedFile[] = [];
+  private capturedBytes = 0;
+  /** Top-level segment shared by every entry so far; null once a second one appears. */
+  private top: string | undefined | null = undefined;
+  /** A non-directory entry sits directly in the root (so there is nothing to strip). */
+  private rootHasNonDirectory = false;
+  private current: { name: string; size: number; read: number } | undefined;
+  private failure: TarballRejected | undefined;
+
+  constructor(
+    limits: ScanLimits,
+    private readonly inflaterInputBytes: () => number,
+  ) {
+    this.limits = limits;
+  }
+
+  async *meterCompressed(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+    let head = Buffer.alloc(0);
+    for await (const raw of chunks) {
+      const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      if (chunk.length === 0) continue;
+      if (this.compressedBytes < 2) {
+        head = Buffer.concat([head, chunk.subarray(0, 300)]);
+        if (head.length >= 2) this.checkMagic(head);
+      }
+      this.compressedBytes += chunk.length;
+      yield chunk;
+    }
+    if (this.compressedBytes === 0) {
+      throw this.reject('TARBALL_EMPTY', 'the tarball is 0 bytes; expected a gzip-compressed tar archive (.tar.gz)');
+    }
+    if (head.length < 2) this.checkMagic(head);
+  }
+
+  private checkMagic(head: Buffer): void {
+    if (head[0] === 0x1f && head[1] === 0x8b) return;
+    let hint = `starts with bytes ${head.subarray(0, 4).toString('hex')}`;
+    if (head[0] === 0x50 && head[1] === 0x4b) hint = 'looks like a zip archive';
+    else if (head.subarray(257, 262).toString('latin1') === 'ustar') hint = 'looks like an uncompressed tar; gzip it';
+    else if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) hint = 'looks like a bzip2 archive';
+    else if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\u0000') hint = 'looks like an xz archive';
+    throw this.reject('TARBALL_NOT_GZIP', `the tarball is not gzip (${hint}); expected a .tar.gz starting with 1f8b`, {
+      magic: head.subarray(0, 4).toString('hex'),
+    });
+  }
+
+  async feedTar(inflated: AsyncIterable<Buffer>, extract: tar.Extract): Promise<void> {
+    const ceiling = this.limits.maxBytes + this.limits.maxEntries * ENTRY_OVERHEAD_BYTES + RATIO_FLOOR_BYTES;
+    for await (const chunk of inflated) {
+      this.inflatedBytes += chunk.length;
+      this.checkRatio();
+      if (this.inflatedBytes > ceiling) {
+        throw this.reject('TARBALL_TOO_LARGE', `the archive inflates past ${ceiling} bytes at ${this.where()}; expected at most ${this.limits.maxBytes} bytes of files`, {
+          entry: this.current?.name,
+          inflatedBytes: this.inflatedBytes,
+        });
+      }
+      if (!extract.write(chunk)) await settle(extract, 'drain', () => this.failure);
+      if (this.failure) throw this.failure;
+    }
+    if (this.inflatedBytes === 0) {
+      throw this.reject('TARBALL_NOT_TAR', 'the gzip stream inflates to 0 bytes; expected a tar archive inside');
+    }
+    extract.end(undefined);
+    await settle(extract, 'finish', () => this.failure);
+  }
+
+  private checkRatio(): void {
+    if (this.inflatedBytes < RATIO_FLOOR_BYTES) return;
+    const consumed = Math.max(1, this.inflaterInputBytes());
+    const ratio = this.inflatedBytes / consumed;
+    if (ratio <= this.limits.maxRatio) return;
+    throw this.reject(
+      'TARBALL_RATIO',
+      `${this.where()} inflates ${consumed} compressed bytes to ${this.inflatedBytes} (ratio ${Math.round(ratio)}); expected at most ${this.limits.maxRatio}× (gzip bomb?)`,
+      { entry: this.current?.name, ratio, compressedBytes: consumed, inflatedBytes: this.inflatedBytes },
+    );
+  }
+
+  admitGlobalHeader(): void {
+    this.countEntry('(pax global header)');
+  }
+
+  onEntry(header: Header, stream: EntryStream, next: () => void, abort: (error: Error) => void): void {
+    // Tearing down the parser destroys the open entry with the same error, which is reported once, by the parser.
+    stream.on('error', () => undefined);
+    let capture: string | undefined;
+    try {
+      capture = this.admit(header);
+    } catch (error) {
+      abort(error as Error);
+      return;
+    }
+    const current = { name: header.name, size: header.size ?? 0, read: 0 };
+    this.current = current;
+    const chunks: Buffer[] = [];
+    stream.on('data', (data) => {
+      const chunk = data as Buffer;
+      current.read += chunk.length;
+      if (capture !== undefined) chunks.push(chunk);
+    });
+    stream.on('end', () => {
+      if (capture !== undefined) this.captured.push({ path: capture, text: Buffer.concat(chunks).toString('utf8') });
+      next();
+    });
+    stream.resume();
+  }
+
+  /** Validates one entry header; returns the normalised path when its body is to be captured. */
+  private admit(header: Header): string | undefined {
+    const raw = header.name;
+    // tar-stream reports typeflags it does not know (GNU sparse, volume labels) as null.
+    const type: string = (header.type as string | null) ?? 'unknown';
+    this.countEntry(raw);
+
+    const problem = nameProblem(raw);
+    if (problem) throw this.nameRejection(raw, problem);
+    const path = normalisePath(raw);
+    if (path === '') {
+      if (type === 'directory') return undefined;
+      throw this.reject('TARBALL_BAD_NAME', `entry ${q(raw)} names the archive root but is a ${type}; expected a file name`, { entry: raw });
+    }
+    if (this.seen.has(path)) {
+      throw this.reject('TARBALL_DUPLICATE_ENTRY', `entry ${q(raw)} repeats the path ${q(path)}; expected each path once`, { entry: raw, path });
+    }
+    this.seen.add(path);
+    this.noteTopLevel(path, type);
+
+    switch (type) {
+      case 'directory':
+        return undefined;
+      case 'symlink':
+        this.admitSymlink(raw, path, header.linkname ?? '');
+        return undefined;
+      case 'link':
+        this.admitHardlink(raw, path, header.linkname ?? '');
+        this.filePaths.push(path);
+        return undefined;
+      case 'file':
+      case 'contiguous-file':
+        return this.admitFile(raw, path, header.size ?? 0);
+      default:
+        if (SPECIAL_TYPES.has(type)) {
+          throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} is a ${type}; expected regular files, directories and links only`, { entry: raw, type });
+        }
+        throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} has an unsupported type; expected regular files, directories and links only`, { entry: raw, type });
+    }
+  }
+
+  private countEntry(name: string): void {
+    this.entries += 1;
+    if (this.entries > this.limits.maxEntries) {
+      throw this.reject('TARBALL_TOO_MANY_ENTRIES', `entry ${q(name)} is number ${this.entries}; expected at most ${this.limits.maxEntries} entries`, {
+        entry: name,
+        maxEntries: this.limits.maxEntries,
+      });
+    }
+  }
+
+  private admitFile(raw: string, path: string, size: number): string | undefined {
+    this.bytes += size;
+    if (this.bytes > this.limits.maxBytes) {
+      throw this.reject('TARBALL_TOO_LARGE', `entry ${q(raw)} (${size} bytes) brings the archive to ${this.bytes} bytes; expected at most ${this.limits.maxBytes}`, {
+        entry: raw,
+        bytes: this.bytes,
+        maxBytes: this.limits.maxBytes,
+      });
+    }
+    this.filePaths.push(path);
+    if (!this.isCaptureCandidate(path)) return undefined;
+    if (size > this.limits.maxCaptureBytes) {
+      throw this.reject('TARBALL_CAPTURE_TOO_LARGE', `entry ${q(raw)} is ${size} bytes; expected a Dockerfile or manifest of at most ${this.limits.maxCaptureBytes} bytes`, {
+        entry: raw,
+        size,
+        maxCaptureBytes: this.limits.maxCaptureBytes,
+      });
+    }
+    this.capturedBytes += size;
+    if (this.capturedBytes > this.limits.maxCaptureTotalBytes) {
+      throw this.reject('TARBALL_CAPTURE_TOO_LARGE', `entry ${q(raw)} brings the Dockerfiles and manifests to ${this.capturedBytes} bytes; expected at most ${this.limits.maxCaptureTotalBytes} in total`, {
+        entry: raw,
+        capturedBytes: this.capturedBytes,
+        maxCaptureTotalBytes: this.limits.maxCaptureTotalBytes,
+      });
+    }
+    return path;
+  }
+
+  /** Dockerfiles anywhere; manifest and .dockerignore in the root or in a lone top-level directory. */
+  private isCaptureCandidate(path: string): boolean {
+    const name = basename(path);
+    if (DOCKERFILE.test(name)) return true;
+    if (!MANIFEST_NAMES.has(name) && name !== '.dockerignore') return false;
+    const depth = path.split('/').length - 1;
+    return depth === 0 || (depth === 1 && this.top !== null);
+  }
+
+  private admitSymlink(raw: string, path: string, target: string): void {
+    this.checkLinkTarget(raw, target, 'symlink');
+    if (resolveLexically(dirname(path), target) === undefined) {
+      throw this.linkEscape(raw, target, `resolves outside the archive root from ${q(dirname(path) || '.')}`);
+    }
+    this.symlinks.set(path, target);
+  }
+
+  private admitHardlink(raw: string, path: string, target: string): void {
+    this.checkLinkTarget(raw, target, 'hard link');
+    // Hard-link targets are archive paths, read from the root, not from the link's directory.
+    if (resolveLexically('', target) === undefined) {
+      throw this.linkEscape(raw, target, 'resolves outside the archive root');
+    }
+    this.hardlinks.set(path, target);
+  }
+
+  private checkLinkTarget(raw: string, target: string, kind: string): void {
+    if (target === '') {
+      throw this.reject('TARBALL_BAD_NAME', `${kind} ${q(raw)} has an empty target; expected a path inside the archive`, { entry: raw });
+    }
+    const problem = nameProblem(target);
+    if (problem?.kind === 'absolute') throw this.linkEscape(raw, target, 'is absolute');
+    if (problem && problem.kind !== 'parent') {
+      throw this.reject('TARBALL_BAD_NAME', `${kind} ${q(raw)} has a target ${q(target)} that ${describe(problem)}; expected a plain relative path`, {
+        entry: raw,
+        linkname: target,
+      });
+    }
+  }
+
+  private linkEscape(raw: string, target: string, why: string): TarballRejected {
+    return this.reject('TARBALL_LINK_ESCAPE', `link ${q(raw)} -> ${q(target)} ${why}; expected a target inside the archive`, { entry: raw, linkname: target });
+  }
+
+  private noteTopLevel(path: string, type: string): void {
+    const slash = path.indexOf('/');
+    const first = slash === -1 ? path : path.slice(0, slash);
+    if (slash === -1 && type !== 'directory') this.rootHasNonDirectory = true;
+    if (this.top === undefined) this.top = first;
+    else if (this.top !== first) this.top = null;
+  }
+
+  /** Once every link is known: resolve each as the kernel would after extraction. */
+  private checkLinksPhysically(): void {
+    for (const [path, target] of this.symlinks) {
+      const resolution = resolvePhysically(dirname(path), target, this.symlinks);
+      if (!resolution.inside) {
+        const why = resolution.reason === 'loops' ? `does not resolve within ${MAX_LINK_HOPS} symlink hops` : 'resolves outside the archive root through other symlinks';
+        throw this.linkEscape(path, target, why);
+      }
+    }
+    for (const [path, target] of this.hardlinks) {
+      const resolution = resolvePhysically('', target, this.symlinks);
+      if (!resolution.inside) throw this.linkEscape(path, target, 'resolves outside the archive root through symlinks');
+    }
+  }
+
+  result(): TarballScan {
+    this.checkLinksPhysically();
+    const top = this.top;
+    const strip =
+      typeof top === 'string' &&
+      !this.rootHasNonDirectory &&
+      this.filePaths.some((p) => p === `${top}/Dockerfile` || p === `${top}/rackless.yml` || p === `${top}/rackless.yaml`);
+    const relative = (path: string): string => (strip ? path.slice(path.indexOf('/') + 1) : path);
+    const files: Record<string, string> = {};
+    for (const { path, text } of this.captured) {
+      const rel = relative(path);
+      const rootOnly = MANIFEST_NAMES.has(basename(rel)) || basename(rel) === '.dockerignore';
+      if (!rootOnly || !rel.includes('/')) files[rel] = text;
+    }
+    return {
+      entries: this.entries,
+      bytes: this.bytes,
+      compressedBytes: this.compressedBytes,
+      stripComponents: strip ? 1 : 0,
+      files,
+      paths: this.filePaths.map(relative),
+    };
+  }
+
+  private nameRejection(raw: string, problem: NameProblem): TarballRejected {
+    const details = { entry: raw };
+    switch (problem.kind) {
+      case 'absolute':
+        return this.reject('TARBALL_ABSOLUTE_PATH', `entry ${q(raw)} is an absolute path; expected a path relative to the archive root`, details);
+      case 'parent':
+        return this.reject('TARBALL_PARENT_PATH', `entry ${q(raw)} has a ".." segment; expected a path that stays inside the archive root`, details);
+      default:
+        return this.reject('TARBALL_BAD_NAME', `entry ${q(raw)} ${describe(problem)}; expected a plain relative path`, details);
+    }
+  }
+
+  private where(): string {
+    return this.current ? `entry ${q(this.current.name)}` : 'the archive before its first entry';
+  }
+
+  /** Records the first rejection so a later teardown error cannot replace it. */
+  reject(code: string, message: string, details: Record<string, unknown> = {}): TarballRejected {
+    this.failure ??= new TarballRejected(code, message, details);
+    return this.failure;
+  }
+
+  /** Maps whatever the pipeline failed with to the rejection a user can act on. */
+  explain(error: unknown, tarError: Error | undefined): unknown {
+    if (this.failure) return this.failure;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      const message = (error as Error).message;
+      if (code === 'Z_BUF_ERROR') {
+        return this.reject('TARBALL_TRUNCATED', `the gzip stream ends early (${message}) after ${this.compressedBytes} bytes, inside ${this.where()}; expected a complete .tar.gz (was the upload cut short?)`, {
+          entry: this.current?.name,
+          compressedBytes: this.compressedBytes,
+        });
+      }
+      return this.reject('TARBALL_NOT_GZIP', `the gzip data is corrupt (${message}) near ${this.where()}; expected a valid .tar.gz`, {
+        entry: this.current?.name,
+        zlibCode: code,
+      });
+    }
+    if (tarError) return this.explainTar(tarError);
+    return error;
+  }
+
+  private explainTar(error: Error): TarballRejected {
+    const inflated = this.inflatedBytes;
+    if (error.message === 'Unexpected end of data') {
+      if (this.entries === 0 && inflated < 512) {
+        return this.reject('TARBALL_NOT_TAR', `the gzip stream holds ${inflated} bytes, too short for a tar header; expected a tar archive inside`, { inflatedBytes: inflated });
+      }
+      const current = this.current;
+      const progress = current && current.read < current.size ? ` (${current.read} of ${current.size} bytes)` : '';
+      return this.reject('TARBALL_TRUNCATED', `the tar archive ends early inside ${this.where()}${progress}; expected the rest of the entry and the end-of-archive blocks`, {
+        entry: current?.name,
+        inflatedBytes: inflated,
+      });
+    }
+    const after = this.current ? `after entry ${q(this.current.name)}` : 'at the start';
+    return this.reject('TARBALL_NOT_TAR', `the gzip stream does not hold a valid tar header ${after} (${error.message}); expected a tar archive`, {
+      entry: this.current?.name,
+      inflatedBytes: inflated,
+    });
+  }
+}
+
+/** Waits for `event` on a tar-stream (streamx) writable, failing if it errors or closes first. */
+function settle(stream: tar.Extract, event: 'drain' | 'finish', failure: () => Error | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.destroying || stream.destroyed) {
+      reject(failure() ?? new Error('tar parser closed early'));
+      return;
+    }
+    const done = (error?: Error): void => {
+      stream.off(event, onEvent);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onEvent = (): void => done();
+    const onError = (error: Error): void => done(failure() ?? error);
+    const onClose = (): void => done(failure() ?? new Error('tar parser closed early'));
+    stream.on(event, onEvent);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+function describe(problem: NameProblem): string {
+  switch (problem.kind) {
+    case 'empty':
+      return 'is empty';
+    case 'control':
+      return `contains the control character U+${problem.char.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+    case 'too-long':
+      return `is too long (${problem.length} characters; names up to ${MAX_NAME_LENGTH}, segments up to ${MAX_SEGMENT_LENGTH})`;
+    case 'absolute':
+      return 'is absolute';
+    case 'parent':
+      return 'has a ".." segment';
+  }
+}
+
+/** Quotes a name with control characters escaped, so the message shows exactly what is wrong. */
+function q(name: string): string {
+  return JSON.stringify(name);
+}
