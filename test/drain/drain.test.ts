@@ -119,15 +119,17 @@ async function notifications(queueUrl: string): Promise<Array<{ Subject: string;
 // those two are faked here; every other Auto Scaling call (DescribeLifecycleHooks) goes to moto.
 let completed: CompleteLifecycleActionCommandInput[];
 let heartbeats: RecordLifecycleActionHeartbeatCommandInput[];
+/** What Auto Scaling answers once the action was completed elsewhere or expired; null: success. */
+let lifecycleActionAnswer: Error | null;
 const motoSend = AutoScalingClient.prototype.send;
 vi.spyOn(AutoScalingClient.prototype, 'send').mockImplementation(function (this: AutoScalingClient, command: unknown, ...rest: unknown[]) {
   if (command instanceof CompleteLifecycleActionCommand) {
     completed.push(command.input);
-    return Promise.resolve({ $metadata: { httpStatusCode: 200 } });
+    return lifecycleActionAnswer ? Promise.reject(lifecycleActionAnswer) : Promise.resolve({ $metadata: { httpStatusCode: 200 } });
   }
   if (command instanceof RecordLifecycleActionHeartbeatCommand) {
     heartbeats.push(command.input);
-    return Promise.resolve({ $metadata: { httpStatusCode: 200 } });
+    return lifecycleActionAnswer ? Promise.reject(lifecycleActionAnswer) : Promise.resolve({ $metadata: { httpStatusCode: 200 } });
   }
   return (motoSend as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
 } as typeof motoSend);
@@ -176,6 +178,7 @@ describe('drain', () => {
     await setTaskTransition({ progression: 'manual', times: 1_000_000 });
     completed = [];
     heartbeats = [];
+    lifecycleActionAnswer = null;
     // moto registers a container instance only for an EC2 instance it knows: the group launches two
     await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'rackless-demo', ImageId: 'ami-04681a1dbd79675a5', InstanceType: 't3.medium' }));
     await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: GROUP, LaunchConfigurationName: 'rackless-demo', MinSize: 2, MaxSize: 2, DesiredCapacity: 2, AvailabilityZones: ['us-east-1a'] }));
@@ -300,6 +303,29 @@ describe('drain', () => {
 
     expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...LOOP, ...TAIL]);
     expect(result.output).toMatchObject({ outcome: 'drained', runningTasks: 0 });
+    expect(completed).toEqual([CONTINUE]);
+  });
+
+  it('stops at the heartbeat when Auto Scaling has already ended the lifecycle action', async () => {
+    await startTasks(containerInstanceArn, 'web', 2, 'service:web');
+    lifecycleActionAnswer = Object.assign(new Error(`No active Lifecycle Action found with token ${TOKEN}`), { name: 'ValidationError' });
+
+    const result = await runDrain(ACTION);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...LOOP, ...TAIL]);
+    expect(result.output).toMatchObject({ outcome: 'lifecycle-action-gone', lifecycleAction: 'gone', runningTasks: 2, heartbeats: 0 });
+    expect(heartbeats).toHaveLength(1);
+    expect(completed).toEqual([]);
+  });
+
+  it('succeeds when the lifecycle action was completed before its CONTINUE arrived', async () => {
+    lifecycleActionAnswer = Object.assign(new Error(`No active Lifecycle Action found with token ${TOKEN}`), { name: 'ValidationError' });
+
+    const result = await runDrain(ACTION);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ outcome: 'drained', lifecycleAction: 'gone' });
     expect(completed).toEqual([CONTINUE]);
   });
 
