@@ -46,8 +46,17 @@ const rack = vi.hoisted(() => {
     // 8 checks of 15 s: long enough to see heartbeats, short enough to run quickly
     DRAIN_MAX_SECONDS: '120',
   };
+  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
   Object.assign(process.env, values);
-  return values;
+  return { ...values, previous };
+});
+
+// test files that share this worker must not inherit the drain's configuration
+afterAll(() => {
+  for (const [name, value] of Object.entries(rack.previous)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 const DEFINITION_FILE = 'state-machines/drain.asl.yml';
