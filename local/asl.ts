@@ -89,6 +89,8 @@ export interface RunOptions {
   /** Wait states, Retry intervals: milliseconds (0 in tests) */
   waitMs?: number;
   stateMachineArn?: string;
+  /** called as each state is entered, with its input (drives the local ECS simulator) */
+  onStateEntered?: (name: string, input: Json) => void;
 }
 
 export interface RunResult {
@@ -146,7 +148,13 @@ function bindTask(stateName: string, state: Json, options: RunOptions): (input: 
       const waiting = options.tokens.wait(token);
       // a handler that fails to start the wait fails the state, like a Lambda error would
       await invoke(fn, replaceToken(input.Payload ?? input, token));
-      return waiting;
+      const timeoutSeconds = state.TimeoutSecondsPath ? resolvePath(state.TimeoutSecondsPath, input.Payload?.state ?? input) : undefined;
+      if (typeof timeoutSeconds !== 'number') return waiting;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('States.Timeout'), { name: 'States.Timeout' })), timeoutSeconds * 1000);
+      });
+      return Promise.race([waiting, timeout]).finally(() => clearTimeout(timer));
     };
   }
   if (resource === 'arn:aws:states:::lambda:invoke') {
@@ -158,8 +166,33 @@ function bindTask(stateName: string, state: Json, options: RunOptions): (input: 
   throw new Error(`state ${stateName}: no local binding for resource ${resource}`);
 }
 
+/** `$.a.b` paths only: enough for TimeoutSecondsPath. */
+function resolvePath(path: string, input: Json): Json {
+  if (!/^\$(\.[A-Za-z0-9_]+)+$/.test(path)) throw new Error(`local runner supports only $.a.b paths, got ${path}`);
+  return path.slice(2).split('.').reduce((node, key) => (node == null ? undefined : node[key]), input);
+}
+
+/**
+ * AWS resolves TimeoutSecondsPath against the state's input; aws-local-stepfunctions against the
+ * effective input (after Parameters). The runner applies it itself, from the `state` the Payload
+ * passes through, and hands the library a definition without it.
+ */
+function withoutTimeoutPaths(node: Json): Json {
+  if (Array.isArray(node)) return node.map(withoutTimeoutPaths);
+  if (node && typeof node === 'object') {
+    const copy = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, withoutTimeoutPaths(v)]));
+    if (copy.Type === 'Task' && copy.TimeoutSecondsPath) {
+      delete copy.TimeoutSecondsPath;
+      // setTimeout overflows past 2^31 ms (≈ 24.8 days) and would fire at once
+      copy.TimeoutSeconds = 2_000_000;
+    }
+    return copy;
+  }
+  return node;
+}
+
 export async function runStateMachine(definition: Definition, input: Json, options: RunOptions): Promise<RunResult> {
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(withoutTimeoutPaths(definition), { validationOptions: { checkArn: false } });
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [name, state] of taskStates(definition)) {
@@ -188,7 +221,10 @@ export async function runStateMachine(definition: Definition, input: Json, optio
   let retries = 0;
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+      if (event.type === 'StateEntered') {
+        statesEntered.push(event.state.name);
+        options.onStateEntered?.(event.state.name, event.state.input);
+      }
       if (event.type === 'StateRetried') retries += 1;
     }
   })();

@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 export const ENV_NAMES = {
   TABLE_NAME: 'DynamoDB table holding apps, builds, releases, locks and events',
   TOPIC_ARN: 'SNS topic for notifications',
+  ALARM_TOPIC_ARN: 'internal SNS topic CloudWatch alarms publish to (rendered, then sent on to TOPIC_ARN)',
   SOURCE_BUCKET: 'bucket that receives apps/<app>/*.tar.gz',
   STATE_MACHINE_ARN: 'deploy state machine ARN',
   DRAIN_STATE_MACHINE_ARN: 'drain state machine ARN',

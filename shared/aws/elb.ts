@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import {
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DeleteRuleCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  ModifyTargetGroupAttributesCommand,
+  ModifyTargetGroupCommand,
+  type ElasticLoadBalancingV2Client,
+  type Rule,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { HealthCheck } from '../manifest/types.js';
+
+/** ≤ 32 chars, deterministic per rack/app/service so CreateTargetGroup stays idempotent. */
+export function targetGroupName(rack: string, app: string, service: string): string {
+  const digest = createHash('sha256').update(`${rack}/${app}/${service}`).digest('hex').slice(0, 6);
+  const readable = `${app}-${service}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 25).replace(/-+$/, '');
+  return `${readable}-${digest}`;
+}
+
+export function targetGroupNameFromArn(arn: string): string | undefined {
+  return /:targetgroup\/([^/]+)\//.exec(arn)?.[1];
+}
+
+export async function listRules(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<Rule[]> {
+  const rules: Rule[] = [];
+  let marker: string | undefined;
+  do {
+    const res = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker }));
+    rules.push(...(res.Rules ?? []));
+    marker = res.NextMarker;
+  } while (marker);
+  return rules;
+}
+
+export function ruleHosts(rule: Rule): string[] {
+  return (rule.Conditions ?? []).filter((c) => c.Field === 'host-header').flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+}
+
+export function ruleTargetGroups(rule: Rule): string[] {
+  return (rule.Actions ?? []).flatMap((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)]).filter((x): x is string => !!x);
+}
+
+/** Domains already routed to a target group other than the one this service owns. */
+export function domainConflicts(rules: Rule[], domains: string[], ownTargetGroup: string): Array<{ domain: string; targetGroup: string }> {
+  const conflicts: Array<{ domain: string; targetGroup: string }> = [];
+  for (const rule of rules) {
+    if (rule.IsDefault) continue;
+    for (const host of ruleHosts(rule)) {
+      if (!domains.includes(host)) continue;
+      for (const tg of ruleTargetGroups(rule)) {
+        const name = targetGroupNameFromArn(tg) ?? tg;
+        if (name !== ownTargetGroup) conflicts.push({ domain: host, targetGroup: name });
+      }
+    }
+  }
+  return conflicts;
+}
+
+export async function ensureTargetGroup(
+  elb: ElasticLoadBalancingV2Client,
+  args: { name: string; vpcId: string; health: HealthCheck; deregistrationDelay: number; tags: Record<string, string> },
+): Promise<string> {
+  const healthSettings = {
+    HealthCheckProtocol: 'HTTP' as const,
+    HealthCheckPath: args.health.path,
+    HealthCheckIntervalSeconds: args.health.interval,
+    HealthCheckTimeoutSeconds: args.health.timeout,
+    HealthyThresholdCount: args.health.healthy,
+    UnhealthyThresholdCount: args.health.unhealthy,
+    Matcher: { HttpCode: args.health.codes },
+  };
+  let arn: string | undefined;
+  try {
+    const existing = await elb.send(new DescribeTargetGroupsCommand({ Names: [args.name] }));
+    arn = existing.TargetGroups?.[0]?.TargetGroupArn;
+  } catch (error) {
+    if ((error as Error).name !== 'TargetGroupNotFoundException') throw error;
+  }
+  if (arn) {
+    await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...healthSettings }));
+  } else {
+    const created = await elb.send(
+      new CreateTargetGroupCommand({
+        Name: args.name,
+        Protocol: 'HTTP',
+        // instances register on ECS's dynamic host ports; this port is only a default
+        Port: 80,
+        VpcId: args.vpcId,
+        TargetType: 'instance',
+        ...healthSettings,
+        Tags: Object.entries(args.tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    arn = created.TargetGroups?.[0]?.TargetGroupArn;
+    if (!arn) throw new Error(`CreateTargetGroup ${args.name} returned no ARN`);
+  }
+  await elb.send(
+    new ModifyTargetGroupAttributesCommand({
+      TargetGroupArn: arn,
+      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(args.deregistrationDelay) }],
+    }),
+  );
+  return arn;
+}
+
+/**
+ * One host-header rule per domain forwarding to the service's target group; rules of this target group
+ * for domains no longer in the manifest are removed. Priorities: next free, retried on a race.
+ */
+export async function ensureHostRules(
+  elb: ElasticLoadBalancingV2Client,
+  args: { listenerArn: string; targetGroupArn: string; domains: string[]; tags: Record<string, string> },
+): Promise<string[]> {
+  const ruleArns: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    const rules = await listRules(elb, args.listenerArn);
+    const ours = rules.filter((r) => !r.IsDefault && ruleTargetGroups(r).includes(args.targetGroupArn));
+    const missing = args.domains.filter((d) => !ours.some((r) => ruleHosts(r).includes(d)));
+    try {
+      let priority = Math.max(0, ...rules.map((r) => Number(r.Priority)).filter(Number.isFinite));
+      for (const domain of missing) {
+        priority += 1;
+        const created = await elb.send(
+          new CreateRuleCommand({
+            ListenerArn: args.listenerArn,
+            Priority: priority,
+            Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [domain] } }],
+            Actions: [{ Type: 'forward', TargetGroupArn: args.targetGroupArn }],
+            Tags: Object.entries({ ...args.tags, domain }).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        );
+        ruleArns.push(created.Rules?.[0]?.RuleArn ?? '');
+      }
+      for (const rule of ours) {
+        if (ruleHosts(rule).some((h) => !args.domains.includes(h))) await elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));
+        else ruleArns.push(rule.RuleArn ?? '');
+      }
+      return ruleArns.filter(Boolean);
+    } catch (error) {
+      if ((error as Error).name !== 'PriorityInUseException' || attempt >= 4) throw error;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { lastLogLines, taskLogStream } from '../aws/logs.js';
+import { publish } from '../aws/sns.js';
+import { updateBuild, type Store } from '../aws/store.js';
+import { parseFailure } from '../errors.js';
+import type { FailureReason, Notification, ServiceChange } from '../notify/types.js';
+import { handover, type QueueDeps } from '../queue/queue.js';
+import { logGroupName, type Rack } from '../rack.js';
+import { shortTaskDefinition, type StopSummary } from '../rollout/verdict.js';
+import { loadWatch } from '../watch/watch.js';
+import type { DeployState } from './state.js';
+
+export interface NotifyDeps extends QueueDeps {
+  sns: SNSClient;
+  logs: CloudWatchLogsClient;
+  rack: Rack;
+  topicArn: string;
+}
+
+type Outcome = NonNullable<DeployState['outcome']>;
+
+/** Pure: the outcome of a finished execution from what its steps left in the state. */
+export function outcomeOf(state: DeployState): Outcome {
+  if (!state.failure) return { status: 'succeeded' };
+  const failure = parseFailure(state.failure);
+  if (failure.error === 'Superseded') return { status: 'superseded', code: failure.code, message: failure.message };
+  const build = buildFailure(state);
+  const base = build ? { code: build.code, message: build.message } : { code: failure.code, message: failure.message };
+  const rolledBack = (state.failedStep === 'Promote' || state.failedStep === 'Watch') && !!state.rollback && !(state as { rollbackFailure?: unknown }).rollbackFailure;
+  return { status: rolledBack ? 'rolled-back' : 'failed', ...base };
+}
+
+/** CodeBuild .sync failures carry the Build as JSON in Cause. */
+export function buildFailure(state: DeployState): { code: string; message: string; link?: string; id?: string } | undefined {
+  if (state.failedStep !== 'Build' || !state.failure?.Cause) return undefined;
+  let build: { Id?: string; BuildStatus?: string; Logs?: { DeepLink?: string }; Phases?: Array<{ PhaseType?: string; PhaseStatus?: string; Contexts?: Array<{ Message?: string }> }> } | undefined;
+  try {
+    const cause = JSON.parse(state.failure.Cause) as Record<string, unknown>;
+    build = (cause.Build ?? cause) as typeof build;
+  } catch {
+    return { code: 'BUILD_FAILED', message: state.failure.Cause };
+  }
+  const failedPhase = build?.Phases?.find((p) => p.PhaseStatus && p.PhaseStatus !== 'SUCCEEDED');
+  const detail = failedPhase ? ` in phase ${failedPhase.PhaseType}${failedPhase.Contexts?.[0]?.Message ? `: ${failedPhase.Contexts[0].Message}` : ''}` : '';
+  return {
+    code: 'BUILD_FAILED',
+    message: `build ${build?.Id ?? state.build?.tag ?? ''} ended ${build?.BuildStatus ?? 'FAILED'}${detail}`,
+    ...(build?.Logs?.DeepLink ? { link: build.Logs.DeepLink } : {}),
+    ...(build?.Id ? { id: build.Id } : {}),
+  };
+}
+
+function changesOf(state: DeployState): ServiceChange[] {
+  const release = state.release;
+  if (!release) return [];
+  return (state.manifest?.services ?? []).map((spec) => {
+    const promoted = state.promoted?.find((p) => p.service === spec.name);
+    const previous = state.previous?.taskDefinitions[spec.name];
+    return {
+      service: spec.name,
+      image: release.images[spec.name] ?? '',
+      taskDefinition: shortTaskDefinition(release.taskDefinitions[spec.name] ?? ''),
+      ...(previous ? { previousTaskDefinition: shortTaskDefinition(previous) } : {}),
+      desiredCount: spec.scale.count,
+      endpoints: promoted?.endpoints ?? (spec.port ? spec.domains.map((d) => `http://${d}`) : []),
+    };
+  });
+}
+
+async function failureReason(state: DeployState, outcome: Outcome, deps: NotifyDeps): Promise<FailureReason | undefined> {
+  if (outcome.status === 'succeeded') return undefined;
+  const build = buildFailure(state);
+  const reason: FailureReason = { step: state.failedStep ?? 'Queue', code: outcome.code ?? 'UNKNOWN', message: outcome.message ?? '', ...(build?.link ? { link: build.link } : {}) };
+  if (state.failedStep !== 'Watch' && state.failedStep !== 'Promote') return reason;
+  const watch = await loadWatch(deps.store, state.execution);
+  const verdict = watch?.verdict;
+  const service = verdict?.status === 'failed' ? verdict.service : /service (\S+?):/.exec(reason.message)?.[1];
+  const stop: StopSummary | undefined = verdict?.status === 'failed' ? verdict.stop : undefined;
+  if (service) reason.service = service;
+  if (stop) {
+    if (stop.stoppedReason) reason.stoppedReason = stop.stoppedReason;
+    if (stop.exitCode !== undefined) reason.exitCode = stop.exitCode;
+    if (stop.oom) reason.oom = true;
+    if (stop.healthCheck) reason.healthCheck = stop.healthCheck;
+    if (service) {
+      const lines = await lastLogLines(deps.logs, logGroupName(deps.rack, state.app), taskLogStream(service, stop.container ?? service, stop.taskArn));
+      if (lines.length) reason.logLines = lines.slice(-20);
+    }
+  }
+  return reason;
+}
+
+/**
+ * Notify: record the outcome (the release becomes current only on success), publish one readable
+ * message, and hand the app's lock to the newest waiting deploy.
+ */
+export async function notify(state: DeployState, deps: NotifyDeps): Promise<DeployState> {
+  const outcome = outcomeOf(state);
+  if (state.release) {
+    if (outcome.status === 'succeeded') await deps.store.activateRelease(state.app, state.release.id);
+    else if (!state.rollback) await deps.store.setReleaseStatus(state.app, state.release.id, 'failed', `${outcome.code}: ${outcome.message}`.slice(0, 2000));
+  }
+  const build = buildFailure(state);
+  if (build && state.build?.id) await updateBuild(deps.store, state.app, state.build.id, { status: 'failed', ...(build.id ? { codebuildId: build.id } : {}), ...(build.link ? { logs: build.link } : {}) });
+  const failure = await failureReason(state, outcome, deps);
+  const notification: Notification = {
+    kind: 'deploy',
+    status: outcome.status,
+    app: state.app,
+    ...(state.release ? { releaseId: state.release.id, releaseNumber: state.release.number } : {}),
+    ...(state.source ? { source: `s3://${state.source.bucket}/${state.source.key}` } : { source: `${state.trigger}${state.redeployRelease ? ` of ${state.redeployRelease}` : ''}` }),
+    changes: changesOf(state),
+    timings: state.timings.map((t) => ({ step: t.step, durationMs: t.durationMs })),
+    ...(failure ? { failure } : {}),
+  };
+  await publish(deps.sns, deps.topicArn, notification);
+  await deps.store.recordEvent(state.app, state.execution, {
+    type: 'deploy',
+    status: outcome.status,
+    ...(state.release ? { release: state.release.id } : {}),
+    ...(outcome.code ? { code: outcome.code, message: outcome.message } : {}),
+  });
+  await handover(state.app, state.execution, deps);
+  return { ...state, outcome };
+}

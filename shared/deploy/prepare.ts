@@ -1,0 +1,155 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ensureRepository } from '../aws/ecr.js';
+import { domainConflicts, listRules, targetGroupName } from '../aws/elb.js';
+import { putBuild, type Store } from '../aws/store.js';
+import { ManifestInvalid, NotFound, TarballRejected } from '../errors.js';
+import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
+import type { Manifest } from '../manifest/types.js';
+import { repositoryName, type Rack } from '../rack.js';
+import { scanTarball, type ScanLimits } from '../tarball/scan.js';
+import type { BuildPlan, DeployState, ReleaseRef } from './state.js';
+
+export interface PrepareDeps {
+  s3: S3Client;
+  ecr: ECRClient;
+  elb: ElasticLoadBalancingV2Client;
+  store: Store;
+  rack: Rack;
+  codebuildProject: string;
+  limits?: Partial<ScanLimits>;
+}
+
+/**
+ * Prepare: everything that can reject a deploy, before anything in ECS, ELB or ECR changes.
+ * Upload/rebuild → stream the tarball and validate it; redeploy → load the release it names.
+ */
+export async function prepare(state: DeployState, deps: PrepareDeps): Promise<DeployState> {
+  const current = await deps.store.currentRelease(state.app);
+  const previous: ReleaseRef | undefined = current && {
+    id: current.id,
+    number: current.number,
+    taskDefinitions: current.taskDefinitions,
+    images: current.images,
+    ...(current.buildId ? { buildId: current.buildId } : {}),
+  };
+  const watch = { deadlineSeconds: Math.max(1, deps.rack.watchDeadlineSeconds), failFastStops: Math.max(1, deps.rack.failFastStops) };
+  if (state.trigger === 'redeploy' || state.trigger === 'schedule') return prepareRedeploy(state, deps, previous, watch);
+
+  const source = state.source;
+  if (!source) throw new NotFound('SOURCE_MISSING', `app ${state.app} has no tarball to build (deploy one to apps/${state.app}/ first)`, { app: state.app });
+  const scan = await readTarball(deps.s3, source, deps.limits);
+  const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], {
+    app: state.app,
+    rackDomain: deps.rack.domain,
+    files: scan.files,
+    paths: scan.paths,
+    deregistrationDelay: deps.rack.deregistrationDelay,
+  });
+  await checkDomains(deps, state.app, manifest);
+
+  // validated: from here on, changes are allowed (the app's ECR repository, the build record)
+  const builds = manifest.services.filter((s) => s.build);
+  const tag = state.execution.slice(0, 100);
+  const build: BuildPlan = { needed: builds.length > 0, tag, images: {} };
+  if (build.needed) {
+    const repositoryUri = await ensureRepository(deps.ecr, repositoryName(deps.rack, state.app), { app: state.app, rack: deps.rack.name });
+    build.repositoryUri = repositoryUri;
+    build.project = deps.codebuildProject;
+    for (const s of builds) build.images[s.name] = `${repositoryUri}:${s.name}-${tag}`.slice(0, repositoryUri.length + 129);
+    build.environment = buildEnvironment(state, scan.stripComponents, build, manifest);
+  }
+  for (const s of manifest.services) if (s.image) build.images[s.name] = s.image;
+  build.id = tag;
+  const baseImages = [...new Set(builds.flatMap((s) => dockerfileBaseImages(scan.files[s.build!.dockerfile] ?? '')))];
+  await putBuild(deps.store, {
+    id: tag,
+    app: state.app,
+    status: build.needed ? 'planned' : 'skipped',
+    execution: state.execution,
+    services: manifest.services.map((s) => s.name),
+    images: build.images,
+    source,
+    createdAt: new Date().toISOString(),
+  });
+  await deps.store.rememberSource(state.app, source, scan.stripComponents, baseImages);
+  return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };
+}
+
+async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits?: Partial<ScanLimits>) {
+  let body;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }));
+    body = res.Body;
+  } catch (error) {
+    if (['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((error as Error).name)) {
+      throw new NotFound('TARBALL_NOT_FOUND', `s3://${source.bucket}/${source.key}${source.versionId ? ` (version ${source.versionId})` : ''} no longer exists`, { key: source.key });
+    }
+    throw error;
+  }
+  if (!body) throw new TarballRejected('TARBALL_EMPTY', `s3://${source.bucket}/${source.key} has no body`, { key: source.key });
+  // streamed straight from S3 into gunzip + tar: never whole in memory or on disk
+  return scanTarball(body as AsyncIterable<Uint8Array>, limits);
+}
+
+/** Read-only: a domain routed to another app's target group fails the deploy before any change. */
+async function checkDomains(deps: PrepareDeps, app: string, manifest: Manifest): Promise<void> {
+  const routed = manifest.services.filter((s) => s.port && s.domains.length > 0);
+  if (routed.length === 0) return;
+  const rules = await listRules(deps.elb, deps.rack.listenerArn);
+  for (const service of routed) {
+    const own = targetGroupName(deps.rack.name, app, service.name);
+    const [conflict] = domainConflicts(rules, service.domains, own);
+    if (conflict) {
+      throw new ManifestInvalid(
+        'MANIFEST_DOMAIN_IN_USE',
+        `services.${service.name}.domain: ${conflict.domain} is already routed to target group ${conflict.targetGroup} (another app or service)`,
+        { path: `services.${service.name}.domain`, domain: conflict.domain },
+      );
+    }
+  }
+}
+
+function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, manifest: Manifest): BuildPlan['environment'] {
+  const source = state.source!;
+  const builds = manifest.services
+    .filter((s) => s.build)
+    .map((s) => ({ service: s.name, context: s.build!.context, dockerfile: s.build!.dockerfile, image: build.images[s.name] }));
+  const vars: Record<string, string> = {
+    RACKLESS_APP: state.app,
+    SOURCE_BUCKET: source.bucket,
+    SOURCE_KEY: source.key,
+    SOURCE_VERSION: source.versionId ?? '',
+    STRIP_COMPONENTS: String(strip),
+    REPOSITORY_URI: build.repositoryUri ?? '',
+    IMAGE_TAG: build.tag ?? '',
+    BUILDS: JSON.stringify(builds),
+  };
+  return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
+}
+
+async function prepareRedeploy(
+  state: DeployState,
+  deps: PrepareDeps,
+  previous: ReleaseRef | undefined,
+  watch: NonNullable<DeployState['watch']>,
+): Promise<DeployState> {
+  const app = await deps.store.getApp(state.app);
+  if (!app) throw new NotFound('APP_NOT_FOUND', `app ${state.app} does not exist in this rack`, { app: state.app });
+  const releaseId = state.redeployRelease ?? app.currentRelease;
+  if (!releaseId) throw new NotFound('RELEASE_NOT_FOUND', `app ${state.app} has no current release to redeploy`, { app: state.app });
+  const release = await deps.store.getRelease(state.app, releaseId);
+  if (!release) throw new NotFound('RELEASE_NOT_FOUND', `release ${releaseId} of app ${state.app} does not exist`, { app: state.app, release: releaseId });
+  if (Object.keys(release.taskDefinitions ?? {}).length === 0) {
+    throw new NotFound('RELEASE_NOT_FOUND', `release ${releaseId} of app ${state.app} never registered task definitions (it failed before Release)`, { release: releaseId });
+  }
+  return {
+    ...state,
+    redeployRelease: release.id,
+    manifest: release.manifest,
+    build: { needed: false, images: release.images, ...(release.buildId ? { id: release.buildId } : {}) },
+    watch,
+    ...(previous ? { previous } : {}),
+  };
+}

@@ -1,0 +1,85 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { applyService, clientToken, describeServices, primaryDeploymentId, serviceName } from '../aws/ecs.js';
+import { ensureHostRules, ensureTargetGroup, targetGroupName } from '../aws/elb.js';
+import type { Store } from '../aws/store.js';
+import { PromoteFailed } from '../errors.js';
+import type { Rack } from '../rack.js';
+import type { DeployState, PromotedService } from './state.js';
+
+export interface PromoteDeps {
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  store: Store;
+  rack: Rack;
+  /** per-service extras at promote time (CloudWatch alarms) */
+  afterService?: (service: PromotedService, state: DeployState) => Promise<void>;
+}
+
+/**
+ * Promote: per service, target group and host rules first (ECS refuses a target group without a
+ * listener), then create the service or roll it to the release's task definition.
+ */
+export async function promote(state: DeployState, deps: PromoteDeps): Promise<DeployState> {
+  const manifest = state.manifest!;
+  const release = state.release!;
+  await deps.store.setReleaseStatus(state.app, release.id, 'promoting');
+  const names = manifest.services.map((s) => serviceName(deps.rack.name, state.app, s.name));
+  const existing = await describeServices(deps.ecs, deps.rack.cluster, names);
+  const tags = { 'rackless:rack': deps.rack.name, 'rackless:app': state.app };
+  const promoted: PromotedService[] = [];
+  for (const spec of manifest.services) {
+    const name = serviceName(deps.rack.name, state.app, spec.name);
+    const serviceTags = { ...tags, 'rackless:service': spec.name, 'rackless:release': release.id };
+    let targetGroupArn: string | undefined;
+    try {
+      if (spec.port) {
+        targetGroupArn = await ensureTargetGroup(deps.elb, {
+          name: targetGroupName(deps.rack.name, state.app, spec.name),
+          vpcId: deps.rack.vpcId,
+          health: spec.health,
+          deregistrationDelay: spec.deregistrationDelay,
+          tags: { ...tags, 'rackless:service': spec.name },
+        });
+        await ensureHostRules(deps.elb, { listenerArn: deps.rack.listenerArn, targetGroupArn, domains: spec.domains, tags: { ...tags, 'rackless:service': spec.name } });
+      }
+      const taskDefinitionArn = release.taskDefinitions[spec.name]!;
+      const { service, created } = await applyService(
+        deps.ecs,
+        {
+          cluster: deps.rack.cluster,
+          name,
+          spec,
+          taskDefinitionArn,
+          ...(targetGroupArn ? { targetGroupArn } : {}),
+          tags: serviceTags,
+          clientToken: clientToken(release.id, spec.name),
+        },
+        existing[name],
+      );
+      const entry: PromotedService = {
+        service: spec.name,
+        serviceName: name,
+        serviceArn: service.serviceArn ?? name,
+        created,
+        deploymentId: primaryDeploymentId(service),
+        taskDefinitionArn,
+        desiredCount: spec.scale.count,
+        endpoints: spec.port ? spec.domains.map((d) => `http://${d}`) : [],
+        ...(targetGroupArn ? { targetGroupArn } : {}),
+      };
+      promoted.push(entry);
+      await deps.afterService?.(entry, state);
+    } catch (error) {
+      if (error instanceof PromoteFailed || isTransientLike(error)) throw error;
+      const e = error as Error;
+      throw new PromoteFailed('PROMOTE_FAILED', `service ${spec.name}: ${e.name}: ${e.message}`, { service: spec.name }, { cause: error });
+    }
+  }
+  return { ...state, promoted };
+}
+
+function isTransientLike(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (status !== undefined && status >= 500) || /Throttl|TooManyRequests|RequestLimitExceeded/.test((error as Error).name);
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ensureLogGroup } from '../aws/logs.js';
+import { updateBuild, type Store } from '../aws/store.js';
+import { logGroupName, type Rack } from '../rack.js';
+import { taskDefinitionInput } from '../taskdef/task-definition.js';
+import type { DeployState } from './state.js';
+
+export interface ReleaseDeps {
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  store: Store;
+  rack: Rack;
+  accountId: string;
+  executionRoleArn: string;
+  taskRoleArn?: string;
+}
+
+/** Release ids sort by creation time (base-36 milliseconds), with a random tail: `R0MFQ3K2ZB7Q`. */
+export function newReleaseId(now = Date.now()): string {
+  const time = now.toString(36).toUpperCase().padStart(9, '0');
+  const tail = Array.from(randomBytes(3), (b) => (b % 36).toString(36)).join('').toUpperCase();
+  return `R${time}${tail}`;
+}
+
+/** Release: one task definition per service (or the redeployed release's), and the release record. */
+export async function release(state: DeployState, deps: ReleaseDeps): Promise<DeployState> {
+  const manifest = state.manifest!;
+  const build = state.build!;
+  const app = await deps.store.getApp(state.app);
+  const allocated = await deps.store.allocateRelease(state.app, state.execution, newReleaseId);
+  let taskDefinitions: Record<string, string>;
+  let basedOn: string | undefined;
+  if (state.redeployRelease) {
+    const base = await deps.store.getRelease(state.app, state.redeployRelease);
+    taskDefinitions = base!.taskDefinitions;
+    basedOn = base!.id;
+  } else {
+    const logGroup = logGroupName(deps.rack, state.app);
+    await ensureLogGroup(deps.logs, logGroup, { app: state.app, rack: deps.rack.name });
+    taskDefinitions = {};
+    for (const service of manifest.services) {
+      const input = taskDefinitionInput({
+        rack: deps.rack.name,
+        app: state.app,
+        service,
+        image: build.images[service.name]!,
+        releaseId: allocated.id,
+        region: deps.rack.region,
+        accountId: deps.accountId,
+        logGroup,
+        executionRoleArn: deps.executionRoleArn,
+        ...(deps.taskRoleArn ? { taskRoleArn: deps.taskRoleArn } : {}),
+        appConfig: app?.config ?? {},
+      });
+      const res = await deps.ecs.send(new RegisterTaskDefinitionCommand(input));
+      taskDefinitions[service.name] = res.taskDefinition!.taskDefinitionArn!;
+    }
+  }
+  await deps.store.putRelease({
+    id: allocated.id,
+    number: allocated.number,
+    app: state.app,
+    status: 'pending',
+    createdAt: new Date().toISOString(),
+    execution: state.execution,
+    trigger: state.trigger,
+    manifest,
+    taskDefinitions,
+    images: build.images,
+    ...(build.id ? { buildId: build.id } : {}),
+    ...(state.source ? { source: state.source } : {}),
+    ...(state.previous ? { previousReleaseId: state.previous.id } : {}),
+    ...(basedOn ? { basedOn } : {}),
+    ...(state.stripComponents !== undefined ? { stripComponents: state.stripComponents } : {}),
+  });
+  if (build.result && build.id) {
+    await updateBuild(deps.store, state.app, build.id, { status: 'succeeded', codebuildId: build.result.id, ...(build.result.logs ? { logs: build.result.logs } : {}) });
+  }
+  return {
+    ...state,
+    release: { id: allocated.id, number: allocated.number, taskDefinitions, images: build.images, ...(build.id ? { buildId: build.id } : {}) },
+  };
+}

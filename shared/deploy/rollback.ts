@@ -1,0 +1,61 @@
+import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { describeServices, serviceName } from '../aws/ecs.js';
+import type { Store } from '../aws/store.js';
+import { parseFailure } from '../errors.js';
+import type { Rack } from '../rack.js';
+import type { DeployState } from './state.js';
+
+export interface RollbackDeps {
+  ecs: ECSClient;
+  store: Store;
+  rack: Rack;
+}
+
+export type RollbackAction = { service: string; action: 'restored' | 'scaled-to-zero' | 'untouched'; taskDefinitionArn?: string; desiredCount?: number };
+
+/** Pure: what each service of the failed release goes back to. */
+export function rollbackPlan(
+  services: string[],
+  exists: (service: string) => boolean,
+  previous: { taskDefinitions: Record<string, string>; counts: Record<string, number> } | undefined,
+): RollbackAction[] {
+  return services.map((service) => {
+    if (!exists(service)) return { service, action: 'untouched' };
+    const taskDefinitionArn = previous?.taskDefinitions[service];
+    if (taskDefinitionArn) return { service, action: 'restored', taskDefinitionArn, desiredCount: previous.counts[service] ?? 1 };
+    return { service, action: 'scaled-to-zero', desiredCount: 0 };
+  });
+}
+
+/**
+ * Rollback: every service of the failed release goes back to the previous release's task
+ * definition (brand-new services scale to 0); the release is marked failed, the previous stays current.
+ */
+export async function rollback(state: DeployState, deps: RollbackDeps): Promise<DeployState> {
+  const services = state.manifest?.services.map((s) => s.name) ?? [];
+  const names = Object.fromEntries(services.map((s) => [s, serviceName(deps.rack.name, state.app, s)]));
+  const existing = await describeServices(deps.ecs, deps.rack.cluster, Object.values(names));
+  const previousRecord = state.previous ? await deps.store.getRelease(state.app, state.previous.id) : undefined;
+  const previous = previousRecord && {
+    taskDefinitions: previousRecord.taskDefinitions,
+    counts: Object.fromEntries(previousRecord.manifest.services.map((s) => [s.name, s.scale.count])),
+  };
+  const plan = rollbackPlan(services, (s) => !!existing[names[s]!], previous);
+  for (const step of plan) {
+    if (step.action === 'untouched') continue;
+    await deps.ecs.send(
+      new UpdateServiceCommand({
+        cluster: deps.rack.cluster,
+        service: names[step.service],
+        desiredCount: step.desiredCount,
+        ...(step.taskDefinitionArn ? { taskDefinition: step.taskDefinitionArn } : {}),
+        forceNewDeployment: step.action === 'restored',
+      }),
+    );
+  }
+  if (state.release) {
+    const failure = parseFailure(state.failure);
+    await deps.store.setReleaseStatus(state.app, state.release.id, 'failed', `${failure.code}: ${failure.message}`.slice(0, 2000));
+  }
+  return { ...state, rollback: { services: plan.map(({ service, action, taskDefinitionArn }) => ({ service, action, ...(taskDefinitionArn ? { taskDefinitionArn } : {}) })) } };
+}

@@ -1,0 +1,82 @@
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, DescribeTargetGroupsCommand, DescribeTargetGroupAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CallLog } from '../../local/call-log.js';
+import { resetMoto } from '../../local/moto.js';
+import { LocalRack } from '../../local/rack.js';
+import { buildTarball } from '../support/tarballs.js';
+
+const TWO_SERVICES = `
+services:
+  web:
+    build: .
+    port: 3000
+    domain: shop.example.com
+    health: /healthz
+    scale: {count: 2}
+  worker:
+    build: .
+    command: node worker.js
+`;
+
+let rack: LocalRack;
+const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
+
+beforeAll(async () => {
+  await resetMoto(process.env.MOTO_URL!);
+  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-test', watchDeadlineSeconds: 5 }).create();
+  await rack.loadHandlers();
+});
+
+const app = (manifest: string) =>
+  buildTarball([
+    { name: 'Dockerfile', body: 'FROM node:20-alpine\nCOPY . /app\nEXPOSE 3000\nCMD ["node", "/app/server.js"]\n' },
+    { name: 'rackless.yml', body: manifest },
+    { name: 'server.js', body: 'require("http").createServer((q, s) => s.end("ok")).listen(3000)\n' },
+  ]);
+
+describe('deploy pipeline', () => {
+  it('deploys a two-service app: task definitions, services, target group, host rule, release, notification', async () => {
+    const run = await rack.deploy('shop', await app(TWO_SERVICES));
+    expect(run.cause ?? '').toBe('');
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Notify', 'Outcome', 'Deployed']);
+
+    const { ecs, elb } = rack.aws;
+    const services = await ecs.send(new DescribeServicesCommand({ cluster: rack.env.CLUSTER, services: ['rackless-test-shop-web', 'rackless-test-shop-worker'] }));
+    expect(services.services?.map((s) => [s.serviceName, s.desiredCount, s.taskDefinition?.split('/').pop()])).toEqual([
+      ['rackless-test-shop-web', 2, 'rackless-test-shop-web:1'],
+      ['rackless-test-shop-worker', 1, 'rackless-test-shop-worker:1'],
+    ]);
+    const web = services.services![0]!;
+    // moto does not keep deploymentConfiguration or placement: read them from the request
+    const createWeb = calls.named('CreateService').find((c) => c.input.serviceName === 'rackless-test-shop-web')!.input;
+    expect(createWeb.deploymentConfiguration).toEqual({ minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } });
+    expect(createWeb.placementStrategy).toEqual([
+      { type: 'spread', field: 'attribute:ecs.availability-zone' },
+      { type: 'spread', field: 'instanceId' },
+    ]);
+    expect(createWeb.healthCheckGracePeriodSeconds).toBe(30);
+    expect(web.loadBalancers?.[0]).toMatchObject({ containerName: 'web', containerPort: 3000 });
+
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'rackless-test-shop-worker:1' }));
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.command).toEqual(['sh', '-c', 'node worker.js']);
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(/rackless-test\/shop:worker-shop-/);
+
+    const tgs = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [web.loadBalancers![0]!.targetGroupArn!] }));
+    expect(tgs.TargetGroups?.[0]).toMatchObject({ HealthCheckPath: '/healthz', Matcher: { HttpCode: '200-399' } });
+    const attributes = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgs.TargetGroups![0]!.TargetGroupArn }));
+    expect(attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value).toBe('30');
+    const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
+    const hostRule = rules.Rules?.find((r) => !r.IsDefault);
+    expect(hostRule?.Conditions?.[0]?.HostHeaderConfig?.Values ?? hostRule?.Conditions?.[0]?.Values).toEqual(['shop.example.com']);
+
+    const notes = await rack.notifications();
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.attributes).toMatchObject({ kind: 'deploy', app: 'shop', status: 'succeeded' });
+    expect(notes[0]!.message).toContain('shop.example.com');
+  });
+});
