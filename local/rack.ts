@@ -56,6 +56,9 @@ export class LocalRack {
   private builds = new Map<string, BuildScenario>();
   private queueUrl = '';
   private readonly clients;
+  /** states entered by every execution, in order: [execution, state] */
+  readonly entered: Array<[string, string]> = [];
+  private enteredWaiters: Array<{ execution: string; state: string; resolve: () => void }> = [];
 
   constructor(readonly options: LocalRackOptions) {
     this.name = options.name ?? 'rackless-local';
@@ -249,10 +252,18 @@ export class LocalRack {
       waitMs: 0,
       integrations: { 'arn:aws:states:::codebuild:startBuild.sync': (params) => this.simulateBuild(params) },
       onStateEntered: (state, stateInput) => {
+        this.entered.push([executionName, state]);
+        this.enteredWaiters = this.enteredWaiters.filter((w) => (w.execution === executionName && w.state === state ? (w.resolve(), false) : true));
         if (state === 'Watch') this.simulator.rollout(stateInput);
       },
     });
     return { ...result, execution: executionName };
+  }
+
+  /** Resolves once the execution has entered the state. */
+  reached(execution: string, state: string): Promise<void> {
+    if (this.entered.some(([e, s]) => e === execution && s === state)) return Promise.resolve();
+    return new Promise((resolve) => this.enteredWaiters.push({ execution, state, resolve }));
   }
 
   /** The CodeBuild project, simulated: "pushes" each built image to the app's ECR repository in moto. */

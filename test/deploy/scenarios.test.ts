@@ -1,0 +1,200 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeServicesCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CallLog } from '../../local/call-log.js';
+import { resetMoto } from '../../local/moto.js';
+import { LocalRack } from '../../local/rack.js';
+import { documentClient, Store } from '../../shared/aws/store.js';
+import { buildTarball } from '../support/tarballs.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+let rack: LocalRack;
+let store: Store;
+const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
+
+beforeAll(async () => {
+  await resetMoto(process.env.MOTO_URL!);
+  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-sc', watchDeadlineSeconds: 2 }).create();
+  await rack.loadHandlers();
+  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+});
+afterAll(() => calls.restore());
+beforeEach(async () => {
+  await rack.simulator.settled();
+  await rack.notifications();
+  calls.clear();
+});
+
+const web = (extra = '') =>
+  buildTarball([
+    { name: 'Dockerfile', body: 'FROM httpd:2.4\nCOPY index.html /usr/local/apache2/htdocs/\nEXPOSE 80\n' },
+    { name: 'index.html', body: `<h1>hello ${extra}</h1>\n` },
+  ]);
+
+async function service(app: string, name = 'web') {
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.env.CLUSTER, services: [`rackless-sc-${app}-${name}`] }));
+  return res.services?.[0];
+}
+
+describe('deploy scenarios', () => {
+  it('a second deploy makes revision 2 and release 2 and rolls the service to it', async () => {
+    const first = await rack.deploy('blog', await web('one'));
+    const second = await rack.deploy('blog', await web('two'));
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect((await service('blog'))?.taskDefinition).toMatch(/rackless-sc-blog-web:2$/);
+    const releases = await store.listReleases('blog');
+    expect(releases.map((r) => [r.number, r.status])).toEqual([
+      [2, 'active'],
+      [1, 'active'],
+    ]);
+    expect((await store.getApp('blog'))?.currentRelease).toBe(releases[0]!.id);
+    expect(releases[0]!.previousReleaseId).toBe(releases[1]!.id);
+    const update = calls.named('UpdateService')[0]!.input;
+    expect(update).toMatchObject({ service: 'rackless-sc-blog-web', forceNewDeployment: true, taskDefinition: expect.stringMatching(/blog-web:2$/) });
+    const notes = await rack.notifications();
+    expect(notes.at(-1)!.message).toMatch(/rackless-sc-blog-web:1 → rackless-sc-blog-web:2|blog-web:1 -> .*blog-web:2|:1.*:2/);
+  });
+
+  it('an image-only app skips the build', async () => {
+    const tarball = await buildTarball([{ name: 'rackless.yml', body: 'services:\n  web:\n    image: httpd:2.4\n    port: 80\n' }]);
+    const run = await rack.deploy('static', tarball);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).not.toContain('Build');
+    const td = calls.named('RegisterTaskDefinition')[0]!.input;
+    expect(td.containerDefinitions[0].image).toBe('httpd:2.4');
+    expect(calls.named('CreateRepository')).toHaveLength(0);
+  });
+
+  it('a failed build ends the deploy with the build status and its log link, nothing promoted', async () => {
+    rack.buildScenario('broken', { status: 'FAILED' });
+    const run = await rack.deploy('broken', await web());
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('BUILD_FAILED');
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Build failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(calls.named('RegisterTaskDefinition')).toHaveLength(0);
+    expect(calls.named('CreateService')).toHaveLength(0);
+    const [note] = await rack.notifications();
+    expect(note!.attributes).toMatchObject({ app: 'broken', status: 'failed', step: 'Build' });
+    expect(note!.message).toContain('FAILED');
+    expect(note!.message).toContain('/aws/codebuild/');
+  });
+
+  it('rolls back when the new deployment fails (circuit breaker), keeping the previous release current', async () => {
+    await rack.deploy('cart', await web('v1'));
+    const before = (await store.getApp('cart'))!.currentRelease;
+    rack.simulator.next('cart', { outcome: 'fail' });
+    calls.clear();
+    const run = await rack.deploy('cart', await web('v2'));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('ROLLOUT_FAILED');
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Watch failed', 'Rollback', 'Notify', 'Outcome', 'Deploy failed']);
+    expect((await service('cart'))?.taskDefinition).toMatch(/rackless-sc-cart-web:1$/);
+    expect((await store.getApp('cart'))!.currentRelease).toBe(before);
+    const [latest] = await store.listReleases('cart');
+    expect(latest!.status).toBe('failed');
+    const notes = await rack.notifications();
+    expect(notes.at(-1)!.attributes).toMatchObject({ status: 'rolled-back', step: 'Watch', service: 'web' });
+  });
+
+  it('fails fast on a crash loop: 3 stopped tasks roll back before the deadline, with the exit code and last log lines', async () => {
+    await rack.deploy('api', await web('v1'));
+    rack.simulator.next('api', { outcome: 'crash-loop', crashes: 5, exitCode: 3, logLines: ['starting', 'Error: DATABASE_URL is not set', '    at main (/app/server.js:3:9)'] });
+    const run = await rack.deploy('api', await web('v2'));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('TOO_MANY_FAILED_TASKS');
+    expect(run.statesEntered).not.toContain('Verify');
+    expect((await service('api'))?.taskDefinition).toMatch(/rackless-sc-api-web:1$/);
+    const note = (await rack.notifications()).at(-1)!;
+    expect(note.attributes).toMatchObject({ status: 'rolled-back', service: 'web' });
+    expect(note.message).toContain('Error: DATABASE_URL is not set');
+    expect(note.message).toMatch(/exit(ed| code)[^\n]*3/i);
+  });
+
+  it('a brand-new service whose first rollout fails is scaled to 0', async () => {
+    rack.simulator.next('fresh', { outcome: 'fail' });
+    const run = await rack.deploy('fresh', await web());
+    expect(run.status).toBe('FAILED');
+    expect((await service('fresh'))?.desiredCount).toBe(0);
+  });
+
+  it('at the deadline with no ECS event, decides from one DescribeServices and rolls back', async () => {
+    await rack.deploy('quiet', await web('v1'));
+    rack.simulator.next('quiet', { outcome: 'silent' });
+    calls.clear();
+    const run = await rack.deploy('quiet', await web('v2'));
+    expect(run.statesEntered).toContain('Verify');
+    expect(run.error).toBe('ROLLOUT_DEADLINE');
+    expect(calls.named('DescribeServices').length).toBeGreaterThanOrEqual(1);
+    expect((await service('quiet'))?.taskDefinition).toMatch(/rackless-sc-quiet-web:1$/);
+  });
+
+  it('duplicated and out-of-order ECS events still resolve the watch exactly once', async () => {
+    rack.simulator.next('dup', { outcome: 'complete', duplicate: true });
+    const run = await rack.deploy('dup', await web());
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await rack.notifications()).toHaveLength(1);
+  });
+
+  it('a duplicated S3 event starts exactly one execution', async () => {
+    const event = await rack.putTarball('apps/twice/build.tgz', await web());
+    const first = await rack.deliverS3Event(event);
+    const again = await rack.deliverS3Event(structuredClone(event));
+    expect(again.execution).toBe(first.execution);
+    await first.run;
+    const executions = await rack.aws.sfn.send(new ListExecutionsCommand({ stateMachineArn: rack.env.STATE_MACHINE_ARN }));
+    expect(executions.executions?.filter((e) => e.name?.startsWith('twice-'))).toHaveLength(1);
+    expect(await store.listReleases('twice')).toHaveLength(1);
+  });
+
+  it('serialises deploys of one app: a waiting tarball is superseded by a newer one, never deployed', async () => {
+    rack.simulator.next('queue', { outcome: 'complete', delayMs: 300 });
+    const a = await rack.deliverS3Event(await rack.putTarball('apps/queue/a.tar.gz', await web('a')));
+    await rack.reached(a.execution!, 'Watch');
+    const b = await rack.deliverS3Event(await rack.putTarball('apps/queue/b.tar.gz', await web('b')));
+    await rack.reached(b.execution!, 'Queue');
+    const c = await rack.deliverS3Event(await rack.putTarball('apps/queue/c.tar.gz', await web('c')));
+    const [ra, rb, rc] = await Promise.all([a.run!, b.run!, c.run!]);
+    expect([ra.status, rb.status, rc.status]).toEqual(['SUCCEEDED', 'FAILED', 'SUCCEEDED']);
+    expect(rb.error).toBe('SUPERSEDED');
+    expect(rb.statesEntered).not.toContain('Prepare');
+    // no interleaving: c entered Prepare only after a finished
+    const order = rack.entered.filter(([e]) => [a.execution, c.execution].includes(e)).map(([e, s]) => `${e === a.execution ? 'a' : 'c'}:${s}`);
+    expect(order.indexOf('c:Prepare')).toBeGreaterThan(order.indexOf('a:Notify'));
+    const releases = await store.listReleases('queue');
+    expect(releases.map((r) => r.source?.key)).toEqual(['apps/queue/c.tar.gz', 'apps/queue/a.tar.gz']);
+    const notes = await rack.notifications();
+    expect(notes.map((n) => n.attributes.status).sort()).toEqual(['succeeded', 'succeeded', 'superseded']);
+  });
+
+  it('ignores keys that are not apps/<app>/<file>.tar.gz, with a reason', async () => {
+    for (const key of ['uploads/x.tar.gz', 'apps/Shop/x.tar.gz', 'apps/shop/x.zip', 'apps/shop/nested/x.tgz']) {
+      const event = await rack.putTarball(key, await web());
+      const result = await rack.deliverS3Event(event);
+      expect(result.status, key).toBe('ignored');
+    }
+  });
+
+  it.each([
+    ['not gzip', Buffer.from('PK\u0003\u0004 this is a zip'), 'TARBALL_NOT_GZIP'],
+    ['a parent path', [{ name: '../escape', body: 'x' }, { name: 'Dockerfile', body: 'FROM x' }], 'TARBALL_PARENT_PATH'],
+    ['no Dockerfile', [{ name: 'index.html', body: 'x' }], 'DOCKERFILE_MISSING'],
+    ['invalid YAML', [{ name: 'Dockerfile', body: 'FROM x' }, { name: 'rackless.yml', body: 'services: [unclosed' }], 'MANIFEST_YAML'],
+    ['an unknown key', [{ name: 'Dockerfile', body: 'FROM x' }, { name: 'rackless.yml', body: 'services:\n  web:\n    build: .\n    helth: /\n' }], 'MANIFEST_UNKNOWN_KEY'],
+  ] as const)('rejects a tarball with %s before any change', async (_label, content, code) => {
+    await rack.deploy('good', await web('v1'));
+    calls.clear();
+    const tarball = Buffer.isBuffer(content) ? content : await buildTarball(content as never);
+    const run = await rack.deploy('good', tarball, `bad-${code}.tar.gz`);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe(code);
+    expect(calls.mutating()).toEqual([]);
+    expect((await service('good'))?.taskDefinition).toMatch(/rackless-sc-good-web:\d+$/);
+    const current = await store.currentRelease('good');
+    expect(current?.status).toBe('active');
+    const note = (await rack.notifications()).at(-1)!;
+    expect(note.attributes).toMatchObject({ app: 'good', status: 'failed', step: 'Prepare' });
+    expect(note.message).toContain(code);
+  });
+});
