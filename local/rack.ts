@@ -173,7 +173,7 @@ export class LocalRack {
   async loadHandlers(): Promise<void> {
     Object.assign(process.env, this.env);
     installTaskTokenBus(this.tokens);
-    const names = ['start-deployment', 'queue', 'prepare', 'release', 'promote', 'watch', 'verify', 'rollback', 'notify', 'task-events'];
+    const names = ['start-deployment', 'queue', 'prepare', 'release', 'promote', 'watch', 'verify', 'rollback', 'notify', 'task-events', 'redeploy'];
     for (const name of names) {
       const module = (await import(`../functions/${name}/handler.ts`)) as { handler: Handler };
       this.handlers[name] = module.handler;
@@ -218,6 +218,15 @@ export class LocalRack {
     const result = (await this.handler('start-deployment')(event, {})) as { status: string; execution?: string };
     if (!result.execution) return result;
     return { ...result, run: this.runExecution(result.execution) };
+  }
+
+  /**
+   * Redeploy requests (custom event, schedule input, ECR push) go to the redeploy function as the
+   * rules in serverless.yml deliver them; every execution it starts is run.
+   */
+  async redeploy(event: Record<string, any>): Promise<Array<{ app: string; status: string; execution?: string; reason?: string; run?: Promise<DeployRun> }>> {
+    const results = (await this.handler('redeploy')(event, {})) as Array<{ app: string; status: string; execution?: string; reason?: string }>;
+    return results.map((r) => (r.status === 'started' && r.execution ? { ...r, run: this.runExecution(r.execution) } : r));
   }
 
   /** Upload + deliver in one: what `aws s3 cp` does on a real rack. */

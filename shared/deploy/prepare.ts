@@ -35,7 +35,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     ...(current.buildId ? { buildId: current.buildId } : {}),
   };
   const watch = { deadlineSeconds: Math.max(1, deps.rack.watchDeadlineSeconds), failFastStops: Math.max(1, deps.rack.failFastStops) };
-  if (state.trigger === 'redeploy' || state.trigger === 'schedule') return prepareRedeploy(state, deps, previous, watch);
+  if (state.redeployRelease) return prepareRedeploy(state, deps, previous, watch);
 
   const source = state.source;
   if (!source) throw new NotFound('SOURCE_MISSING', `app ${state.app} has no tarball to build (deploy one to apps/${state.app}/ first)`, { app: state.app });

@@ -32,11 +32,14 @@ export async function release(state: DeployState, deps: ReleaseDeps): Promise<De
   const allocated = await deps.store.allocateRelease(state.app, state.execution, newReleaseId);
   let taskDefinitions: Record<string, string>;
   let basedOn: string | undefined;
-  if (state.redeployRelease) {
+  if (state.redeployRelease && state.trigger !== 'config') {
+    // promoting release N runs N's task definitions: same images, same environment
     const base = await deps.store.getRelease(state.app, state.redeployRelease);
     taskDefinitions = base!.taskDefinitions;
     basedOn = base!.id;
   } else {
+    // a config change re-registers the current release's images with the app's new environment
+    basedOn = state.redeployRelease;
     const logGroup = logGroupName(deps.rack, state.app);
     await ensureLogGroup(deps.logs, logGroup, { app: state.app, rack: deps.rack.name });
     taskDefinitions = {};

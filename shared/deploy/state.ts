@@ -15,7 +15,7 @@ export interface SourceObject {
   sequencer?: string;
 }
 
-export type Trigger = 'upload' | 'redeploy' | 'rebuild' | 'schedule' | 'base-image';
+export type Trigger = 'upload' | 'redeploy' | 'rebuild' | 'schedule' | 'base-image' | 'config';
 
 export interface DeployOrder {
   /** event time, ISO 8601 */

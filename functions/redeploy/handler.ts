@@ -1,0 +1,65 @@
+// AWS calls: states:StartExecution, dynamodb:GetItem, dynamodb:Scan, sns:Publish
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { makeClient } from '../../shared/aws/clients.js';
+import { sfnFromEnv, storeFromEnv } from '../../shared/aws/deps.js';
+import { startOnce } from '../../shared/aws/sfn.js';
+import { publish } from '../../shared/aws/sns.js';
+import { requireEnv } from '../../shared/config.js';
+import { appsUsingImage, redeployState, type RedeployRequest } from '../../shared/deploy/redeploy.js';
+import type { EcrImageActionDetail, RedeployRequestedDetail } from '../../shared/events/types.js';
+import { lambda } from '../../shared/handler.js';
+import { logger } from '../../shared/logger.js';
+
+const config = requireEnv('STATE_MACHINE_ARN', 'TOPIC_ARN');
+const store = storeFromEnv();
+const { sfn } = sfnFromEnv();
+const sns = makeClient(SNSClient);
+
+type Incoming =
+  | EventBridgeEvent<'Redeploy Requested', RedeployRequestedDetail>
+  | EventBridgeEvent<'ECR Image Action', EcrImageActionDetail>
+  // a schedule rule's constant Input: {"app": "shop", "rebuild": true}
+  | (RedeployRequestedDetail & { 'detail-type'?: undefined });
+
+async function requests(event: Incoming): Promise<RedeployRequest[]> {
+  const now = new Date().toISOString();
+  if (event['detail-type'] === 'ECR Image Action') {
+    const detail = event.detail;
+    if (detail['action-type'] !== 'PUSH' || detail.result !== 'SUCCESS') return [];
+    const apps = appsUsingImage(await store.listApps(), detail);
+    return apps.map((app) => ({ app, rebuild: true, trigger: 'base-image' as const, requestId: `${event.id}/${app}`, time: event.time }));
+  }
+  if (event['detail-type'] === 'Redeploy Requested') {
+    return [{ ...event.detail, trigger: event.detail.rebuild ? 'rebuild' : 'redeploy', requestId: event.id, time: event.time }];
+  }
+  const scheduled = event as RedeployRequestedDetail;
+  // a schedule fires once per period: the minute names the request, so a retried delivery dedupes
+  return [{ ...scheduled, trigger: 'schedule', requestId: `schedule/${now.slice(0, 16)}`, time: now }];
+}
+
+/** Redeploy requests (custom event, schedule, base-image push) → the deploy workflow. */
+export const handler = lambda('redeploy', async (event: Incoming) => {
+  const results = [];
+  for (const request of await requests(event)) {
+    const decision = redeployState(request, await store.getApp(request.app));
+    if (decision.accept && decision.state.redeployRelease && !(await store.getRelease(request.app, decision.state.redeployRelease))) {
+      results.push(await reject(request.app, `release ${decision.state.redeployRelease} of app ${request.app} does not exist`, decision.state.redeployRelease));
+      continue;
+    }
+    if (!decision.accept) {
+      results.push(await reject(decision.app ?? request.app, decision.reason, request.release));
+      continue;
+    }
+    const started = await startOnce(sfn, config.STATE_MACHINE_ARN, decision.state.execution, decision.state);
+    logger.info('redeploy started', { app: request.app, trigger: request.trigger, execution: decision.state.execution, duplicate: started.duplicate });
+    results.push({ app: request.app, status: started.duplicate ? 'duplicate' : 'started', execution: decision.state.execution });
+  }
+  return results;
+});
+
+async function reject(app: string, reason: string, releaseId?: string) {
+  logger.warn('redeploy rejected', { app, reason });
+  await publish(sns, config.TOPIC_ARN, { kind: 'redeploy-rejected', app, reason, ...(releaseId ? { releaseId } : {}) });
+  return { app, status: 'rejected', reason };
+}
