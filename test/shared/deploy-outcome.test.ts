@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
+import { buildFailure, outcomeOf } from '../../shared/deploy/notify.js';
+import { rollbackPlan } from '../../shared/deploy/rollback.js';
+import type { DeployState } from '../../shared/deploy/state.js';
+
+const base: DeployState = { app: 'shop', trigger: 'upload', order: { time: '2026-01-01T00:00:00Z' }, execution: 'shop-x', startedAt: '2026-01-01T00:00:00Z', timings: [] };
+const lambdaCause = (errorType: string, errorMessage: string) => ({ Error: errorType, Cause: JSON.stringify({ errorType, errorMessage }) });
+
+describe('outcomeOf', () => {
+  it.each([
+    ['no failure', base, { status: 'succeeded' }],
+    ['superseded in the queue', { ...base, failedStep: 'Queue', failure: lambdaCause('Superseded', 'SUPERSEDED: newer') }, { status: 'superseded', code: 'SUPERSEDED' }],
+    ['rejected tarball', { ...base, failedStep: 'Prepare', failure: lambdaCause('TarballRejected', 'TARBALL_NOT_GZIP: no') }, { status: 'failed', code: 'TARBALL_NOT_GZIP', message: 'no' }],
+    ['rolled back', { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] } }, { status: 'rolled-back', code: 'ROLLOUT_FAILED' }],
+    ['rollback itself failed', { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] }, rollbackFailure: {} }, { status: 'failed' }],
+  ] as const)('%s', (_label, state, expected) => {
+    expect(outcomeOf(state as DeployState)).toMatchObject(expected);
+  });
+});
+
+describe('buildFailure', () => {
+  it('reads the CodeBuild build from the .sync Cause', () => {
+    const cause = JSON.stringify({ Build: { Id: 'proj:1', BuildStatus: 'TIMED_OUT', Logs: { DeepLink: 'https://logs' }, Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT' }] } });
+    expect(buildFailure({ ...base, failedStep: 'Build', failure: { Error: 'States.TaskFailed', Cause: cause } })).toEqual({
+      code: 'BUILD_FAILED',
+      message: 'build proj:1 ended TIMED_OUT in phase BUILD',
+      link: 'https://logs',
+      id: 'proj:1',
+    });
+  });
+});
+
+describe('rollbackPlan', () => {
+  it('restores services to the previous task definitions and scales new ones to 0', () => {
+    const plan = rollbackPlan(['web', 'worker', 'never-created'], (s) => s !== 'never-created', { taskDefinitions: { web: 'td/web:1' }, counts: { web: 2 } });
+    expect(plan).toEqual([
+      { service: 'web', action: 'restored', taskDefinitionArn: 'td/web:1', desiredCount: 2 },
+      { service: 'worker', action: 'scaled-to-zero', desiredCount: 0 },
+      { service: 'never-created', action: 'untouched' },
+    ]);
+  });
+});
+
+describe('redeployState', () => {
+  const app = { app: 'shop', currentRelease: 'R2', lastSource: { bucket: 'b', key: 'apps/shop/x.tgz' } };
+  const request = { app: 'shop', trigger: 'redeploy' as const, requestId: 'evt-1', time: '2026-01-01T00:00:00Z' };
+  it.each([
+    ['current release', request, app, { accept: true, state: { redeployRelease: 'R2', trigger: 'redeploy' } }],
+    ['named release', { ...request, release: 'R1' }, app, { accept: true, state: { redeployRelease: 'R1' } }],
+    ['rebuild', { ...request, rebuild: true, trigger: 'rebuild' as const }, app, { accept: true, state: { trigger: 'rebuild', source: app.lastSource } }],
+    ['unknown app', request, undefined, { accept: false, reason: expect.stringMatching(/does not exist/) }],
+    ['no release yet', request, { app: 'shop' }, { accept: false, reason: expect.stringMatching(/no current release/) }],
+    ['bad name', { ...request, app: 'Bad!' }, undefined, { accept: false, reason: expect.stringMatching(/not a valid app name/) }],
+  ] as const)('%s', (_label, req, record, expected) => {
+    expect(redeployState(req, record as never)).toMatchObject(expected);
+  });
+});
+
+describe('appsUsingImage', () => {
+  const apps = [
+    { app: 'a', baseImages: ['123456789012.dkr.ecr.us-east-1.amazonaws.com/base/node:20'] },
+    { app: 'b', baseImages: ['base/node:18'] },
+    { app: 'c', baseImages: ['node:20'] },
+    { app: 'd', baseImages: ['base/node'] },
+  ];
+  it.each([
+    [{ 'repository-name': 'base/node', 'image-tag': '20' }, ['a']],
+    [{ 'repository-name': 'base/node', 'image-tag': '18' }, ['b']],
+    [{ 'repository-name': 'base/node' }, ['d']],
+  ])('%j', (push, expected) => {
+    expect(appsUsingImage(apps, push)).toEqual(expected);
+  });
+});
