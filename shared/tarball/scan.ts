@@ -68,6 +68,7 @@ const INFLATE_CHUNK_BYTES = 128 * 1024;
 const ENTRY_OVERHEAD_BYTES = 8 * 1024;
 const MANIFEST_NAMES = new Set(['rackless.yml', 'rackless.yaml']);
 const DOCKERFILE = /dockerfile/i;
+const VENDORED = /(^|\/)(node_modules|vendor|\.git)\//;
 const SPECIAL_TYPES = new Set(['character-device', 'block-device', 'fifo']);
 
 export async function scanTarball(source: TarballSource, limits: Partial<ScanLimits> = {}): Promise<TarballScan> {
@@ -316,7 +317,8 @@ class Scan {
   /** Dockerfiles anywhere; manifest and .dockerignore in the root or in a lone top-level directory. */
   private isCaptureCandidate(path: string): boolean {
     const name = basename(path);
-    if (DOCKERFILE.test(name)) return true;
+    // vendored code (highlight.js ships dockerfile.js) is never a build's Dockerfile
+    if (DOCKERFILE.test(name)) return !VENDORED.test(path);
     if (!MANIFEST_NAMES.has(name) && name !== '.dockerignore') return false;
     const depth = path.split('/').length - 1;
     return depth === 0 || (depth === 1 && this.top !== null);

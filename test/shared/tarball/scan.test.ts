@@ -348,3 +348,16 @@ describe('scanTarball', () => {
     });
   });
 });
+
+describe('scanTarball: vendored files', () => {
+  it('does not capture dockerfile-named files under node_modules, vendor or .git', async () => {
+    const tarball = await buildTarball([
+      { name: 'Dockerfile', body: 'FROM node:20\n' },
+      { name: 'node_modules/highlight.js/lib/languages/dockerfile.js', body: 'x'.repeat(300 * 1024) },
+      { name: 'vendor/x/Dockerfile', body: 'FROM y\n' },
+    ]);
+    const scan = await scanTarball(streamOf(tarball));
+    expect(Object.keys(scan.files)).toEqual(['Dockerfile']);
+    expect(scan.paths).toContain('node_modules/highlight.js/lib/languages/dockerfile.js');
+  });
+});
