@@ -26,6 +26,8 @@ export interface LocalRackOptions {
   /** seconds; the Watch deadline (small in tests) */
   watchDeadlineSeconds?: number;
   failFastStops?: number;
+  /** tarball limits, smaller than the defaults where a test needs to cross them */
+  tarballLimits?: { maxEntries?: number; maxBytes?: number; maxRatio?: number };
 }
 
 export interface Notification {
@@ -162,6 +164,9 @@ export class LocalRack {
       DEREGISTRATION_DELAY: '30',
       WATCH_DEADLINE_SECONDS: String(this.options.watchDeadlineSeconds ?? 30),
       FAIL_FAST_STOPS: String(this.options.failFastStops ?? 3),
+      ...(this.options.tarballLimits?.maxEntries ? { TARBALL_MAX_ENTRIES: String(this.options.tarballLimits.maxEntries) } : {}),
+      ...(this.options.tarballLimits?.maxBytes ? { TARBALL_MAX_BYTES: String(this.options.tarballLimits.maxBytes) } : {}),
+      ...(this.options.tarballLimits?.maxRatio ? { TARBALL_MAX_RATIO: String(this.options.tarballLimits.maxRatio) } : {}),
     });
     return this;
   }

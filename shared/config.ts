@@ -29,6 +29,9 @@ export const ENV_NAMES = {
   ALARM_WINDOW_SECONDS: 'storm-suppression window for crash alarms',
   BASE_IMAGE_APPS: 'JSON map of ECR repository name → apps that build on it',
   DRAIN_MAX_SECONDS: 'longest an instance drain may take before CONTINUE with a warning',
+  TARBALL_MAX_ENTRIES: 'most entries a tarball may hold (default 10000)',
+  TARBALL_MAX_BYTES: 'largest uncompressed tarball content in bytes (default 2 GiB)',
+  TARBALL_MAX_RATIO: 'highest compression ratio before a tarball counts as a bomb (default 100)',
   AWS_REGION: 'AWS region',
 } as const;
 

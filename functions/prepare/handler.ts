@@ -4,11 +4,12 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { S3Client } from '@aws-sdk/client-s3';
 import { makeClient } from '../../shared/aws/clients.js';
 import { storeFromEnv } from '../../shared/aws/deps.js';
-import { env } from '../../shared/config.js';
+import { env, envInt } from '../../shared/config.js';
 import { prepare } from '../../shared/deploy/prepare.js';
 import { withTiming, type DeployState } from '../../shared/deploy/state.js';
 import { lambda } from '../../shared/handler.js';
 import { rackFromEnv } from '../../shared/rack.js';
+import { DEFAULT_LIMITS } from '../../shared/tarball/scan.js';
 
 const deps = {
   s3: makeClient(S3Client),
@@ -17,6 +18,11 @@ const deps = {
   store: storeFromEnv(),
   rack: rackFromEnv(),
   codebuildProject: env('CODEBUILD_PROJECT'),
+  limits: {
+    maxEntries: envInt('TARBALL_MAX_ENTRIES', DEFAULT_LIMITS.maxEntries),
+    maxBytes: envInt('TARBALL_MAX_BYTES', DEFAULT_LIMITS.maxBytes),
+    maxRatio: envInt('TARBALL_MAX_RATIO', DEFAULT_LIMITS.maxRatio),
+  },
 };
 
 export const handler = lambda('prepare', async (state: DeployState) => {

@@ -140,6 +140,12 @@ function validate(value: unknown): RawManifest {
     throw invalid('MANIFEST_NO_SERVICES', [], 'the manifest is empty; expected a services map');
   }
   if (isPlainObject(value)) {
+    // a misspelt top-level key ("servces") is the real problem, not the missing services map
+    const unknown = Object.keys(value).find((key) => !allowedKeys([]).includes(key));
+    if (unknown !== undefined) {
+      const hint = closest(unknown, allowedKeys([]));
+      throw invalid('MANIFEST_UNKNOWN_KEY', [unknown], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    }
     const services = value.services;
     if (services === undefined || services === null || (isPlainObject(services) && Object.keys(services).length === 0)) {
       throw invalid('MANIFEST_NO_SERVICES', ['services'], 'expected at least one service');

@@ -360,3 +360,11 @@ describe('parseManifest', () => {
     expect(error.message).toMatch(/line \d+, column \d+/);
   });
 });
+
+describe('parseManifest: a misspelt top-level key', () => {
+  it('reports the unknown key, not the missing services map', () => {
+    expect(() => parseManifest('servces:\n  web:\n    build: .\n', { app: 'shop', rackDomain: 'r.example.com', files: { Dockerfile: 'FROM x' }, paths: ['Dockerfile'] })).toThrow(
+      /MANIFEST_UNKNOWN_KEY: servces: unknown key \(did you mean "services"\?\)/,
+    );
+  });
+});
