@@ -1,0 +1,65 @@
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { serviceName } from '../../shared/aws/ecs.js';
+import { context, type GlobalOptions } from '../context.js';
+import { ago, json, table, type Io } from '../io.js';
+import { endpointsOf } from '../outcome.js';
+import { checkApp } from './deploy.js';
+import { requireApp } from './common.js';
+
+export async function apps(options: GlobalOptions, io: Io): Promise<number> {
+  const ctx = await context(options);
+  const records = await ctx.store.listApps();
+  const rows = [];
+  for (const app of records) {
+    const current = app.currentRelease ? await ctx.store.getRelease(app.app, app.currentRelease) : undefined;
+    const lock = await ctx.store.getLock(app.app);
+    rows.push({
+      app: app.app,
+      status: lock && lock.expiresAt * 1000 > Date.now() ? 'deploying' : current ? 'running' : 'no release',
+      release: current?.id ?? null,
+      releaseNumber: current?.number ?? null,
+      updatedAt: app.updatedAt ?? null,
+    });
+  }
+  if (options.json) return json(io, rows), 0;
+  if (rows.length === 0) return io.out(`no apps in rack ${ctx.rack.name}: deploy one with \`rackless deploy --app NAME\`\n`), 0;
+  io.out(table(['APP', 'STATUS', 'RELEASE', 'UPDATED'], rows.map((r) => [r.app, r.status, r.release ? `${r.release} (#${r.releaseNumber})` : '-', ago(r.updatedAt ?? undefined)])));
+  return 0;
+}
+
+export async function appInfo(name: string, options: GlobalOptions, io: Io): Promise<number> {
+  const app = checkApp(name);
+  const ctx = await context(options);
+  const record = await requireApp(ctx, app);
+  const current = record.currentRelease ? await ctx.store.getRelease(app, record.currentRelease) : undefined;
+  const specs = current?.manifest.services ?? [];
+  const names = specs.map((s) => serviceName(ctx.rack.name, app, s.name));
+  const described = names.length ? await ctx.aws.ecs.send(new DescribeServicesCommand({ cluster: ctx.rack.cluster, services: names })) : { services: [] };
+  const services = specs.map((spec) => {
+    const service = described.services?.find((s) => s.serviceName === serviceName(ctx.rack.name, app, spec.name));
+    return {
+      service: spec.name,
+      ecsService: serviceName(ctx.rack.name, app, spec.name),
+      status: service?.status ?? 'MISSING',
+      desired: service?.desiredCount ?? 0,
+      running: service?.runningCount ?? 0,
+      pending: service?.pendingCount ?? 0,
+      taskDefinition: service?.taskDefinition?.split('/').pop() ?? '-',
+      endpoints: spec.port ? spec.domains.map((d) => `http://${d}`) : [],
+    };
+  });
+  const lock = await ctx.store.getLock(app);
+  const info = {
+    app,
+    status: lock && lock.expiresAt * 1000 > Date.now() ? 'deploying' : current ? 'running' : 'no release',
+    release: current ? { id: current.id, number: current.number, createdAt: current.createdAt } : null,
+    services,
+    endpoints: endpointsOf(current).map((e) => e.url),
+    loadBalancer: ctx.rack.loadBalancerDns,
+  };
+  if (options.json) return json(io, info), 0;
+  io.out(`Name        ${app}\nStatus      ${info.status}\nRelease     ${current ? `${current.id} (#${current.number}, ${ago(current.createdAt)})` : '-'}\nRack        ${ctx.rack.name}\n`);
+  io.out(`Endpoints   ${info.endpoints.join(', ') || '-'}${info.endpoints.length ? ` (via ${ctx.rack.loadBalancerDns})` : ''}\n\n`);
+  if (services.length) io.out(table(['SERVICE', 'STATUS', 'DESIRED', 'RUNNING', 'PENDING', 'TASK DEFINITION'], services.map((s) => [s.service, s.status, String(s.desired), String(s.running), String(s.pending), s.taskDefinition])));
+  return 0;
+}

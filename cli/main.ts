@@ -1,0 +1,171 @@
+import { Command, CommanderError, Option } from 'commander';
+import { apps, appInfo } from './commands/apps.js';
+import { deploy } from './commands/deploy.js';
+import { envList, envSet, envUnset } from './commands/env.js';
+import { localDemo, localUp } from './commands/local.js';
+import { logs } from './commands/logs.js';
+import { ps } from './commands/ps.js';
+import { promote, releases, rollback } from './commands/releases.js';
+import { runTask } from './commands/run.js';
+import { scale } from './commands/scale.js';
+import type { GlobalOptions } from './context.js';
+import { CliError, explainAwsError } from './errors.js';
+import { colors, processIo, type Io } from './io.js';
+
+/**
+ * `rackless`: every command is a function (argv, io) → exit code, so tests drive the same code the
+ * bin runs. Errors print as one line and a hint; the stack only with --debug.
+ */
+function int(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number, got "${value}"`);
+    return n;
+  };
+}
+
+export function program(io: Io, setExit: (code: number) => void): Command {
+  const root = new Command('rackless')
+    .description('Deploy apps to a Rackless rack: tarball → build → release → promote onto ECS')
+    .option('--rack <name>', 'rack: its stage or CloudFormation stack name (or RACKLESS_RACK)')
+    .option('--profile <name>', 'AWS profile from ~/.aws/config')
+    .option('--region <region>', 'AWS region')
+    .option('--endpoint-url <url>', 'AWS-compatible endpoint (moto, LocalStack, `rackless local up`)')
+    .option('--json', 'machine-readable output (read commands)')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(s) })
+    .showHelpAfterError('(add --help for usage)');
+
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) =>
+      setExit(await fn(...args));
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, any>;
+
+  root
+    .command('deploy')
+    .description('pack a directory, upload it, and follow the deploy to its end')
+    .argument('[dir]', 'directory to deploy', '.')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--no-wait', 'return once the tarball is uploaded')
+    .option('--dry-run', 'show the task definition and service changes; change nothing')
+    .option('--timeout <seconds>', 'stop following after this long', int('--timeout'))
+    .action(action((dir: string, _o: unknown, cmd: Command) => deploy(dir, globals(cmd), io)));
+
+  const appsCmd = root.command('apps').description('list apps').action(action((_o: unknown, cmd: Command) => apps(globals(cmd), io)));
+  appsCmd
+    .command('info')
+    .description('status, current release, services with counts, endpoints')
+    .argument('<name>', 'app')
+    .action(action((name: string, _o: unknown, cmd: Command) => appInfo(name, globals(cmd), io)));
+
+  const releasesCmd = root
+    .command('releases')
+    .description('list releases of an app')
+    .option('-a, --app <name>', 'app name')
+    .action(action((_o: unknown, cmd: Command) => releases(globals(cmd), io)));
+  releasesCmd
+    .command('promote')
+    .description('roll the app onto an existing release')
+    .argument('<id>', 'release id')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--no-wait', 'return once the request is sent')
+    .action(action((id: string, _o: unknown, cmd: Command) => promote(id, globals(cmd), io)));
+  releasesCmd
+    .command('rollback')
+    .description('promote the previous release (or the one given)')
+    .argument('[id]', 'release id (default: the release before the current one)')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--no-wait', 'return once the request is sent')
+    .action(action((id: string | undefined, _o: unknown, cmd: Command) => rollback(id, globals(cmd), io)));
+
+  const envCmd = root
+    .command('env')
+    .description("show an app's environment (secrets masked)")
+    .option('-a, --app <name>', 'app name')
+    .action(action((_o: unknown, cmd: Command) => envList(globals(cmd), io)));
+  envCmd
+    .command('set')
+    .description('set variables and release the app with them')
+    .argument('<pairs...>', 'KEY=VALUE')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--secret', 'store the values in SSM (SecureString); tasks read them via valueFrom')
+    .option('--no-wait', 'return once the release is started')
+    .action(action((pairs: string[], _o: unknown, cmd: Command) => envSet(pairs, globals(cmd), io)));
+  envCmd
+    .command('unset')
+    .description('remove variables and release the app without them')
+    .argument('<keys...>', 'KEY')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--no-wait', 'return once the release is started')
+    .action(action((keys: string[], _o: unknown, cmd: Command) => envUnset(keys, globals(cmd), io)));
+
+  root
+    .command('scale')
+    .description("change a service's task count (now) or cpu/memory (new task definition revision)")
+    .argument('<service>', 'service')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--count <n>', 'desired tasks', int('--count'))
+    .option('--cpu <units>', 'cpu units', int('--cpu'))
+    .option('--memory <mib>', 'memory MiB', int('--memory'))
+    .action(action((service: string, _o: unknown, cmd: Command) => scale(service, globals(cmd), io)));
+
+  root
+    .command('ps')
+    .description("an app's running tasks")
+    .requiredOption('-a, --app <name>', 'app name')
+    .action(action((_o: unknown, cmd: Command) => ps(globals(cmd), io)));
+
+  root
+    .command('logs')
+    .description("an app's logs from CloudWatch Logs")
+    .argument('[service]', 'only this service')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--since <duration>', 'how far back: 30s, 10m, 2h, 1d', '1h')
+    .option('--timeout <seconds>', 'stop following after this long', int('--timeout'))
+    .action(action((service: string | undefined, _o: unknown, cmd: Command) => logs(service, globals(cmd), io)));
+
+  root
+    .command('run')
+    .description("a one-off task with a service's task definition; its exit code is passed through")
+    .argument('<service>', 'service whose task definition to run')
+    .argument('<command...>', 'command (after --)')
+    .requiredOption('-a, --app <name>', 'app name')
+    .option('--timeout <seconds>', 'stop waiting after this long', int('--timeout'))
+    .action(action((service: string, command: string[], _o: unknown, cmd: Command) => runTask(service, command, globals(cmd), io)));
+
+  const local = root.command('local').description('a rack on this machine: moto + the real handlers');
+  local
+    .command('up')
+    .description('start a local rack and keep it running until Ctrl-C')
+    .addOption(new Option('--port <port>', 'port of the local endpoint').argParser(int('--port')))
+    .action(action((_o: unknown, cmd: Command) => localUp(globals(cmd), io)));
+  local
+    .command('demo')
+    .description('deploy examples/httpd twice and a broken release against a local rack, then list releases')
+    .action(action(() => localDemo(io)));
+  return root;
+}
+
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const debug = argv.includes('--debug');
+  const c = colors(io);
+  try {
+    await program(io, (n) => (code = n)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    if (error instanceof CliError) {
+      io.err(`${c.red('error:')} ${error.message}\n${error.hint ? `${c.dim('hint:')} ${error.hint}\n` : ''}`);
+      if (debug) io.err(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const explained = explainAwsError(error);
+    io.err(`${c.red('error:')} ${explained.message}\n${explained.hint ? `${c.dim('hint:')} ${explained.hint}\n` : debug ? '' : `${c.dim('hint:')} run again with --debug for the stack trace\n`}`);
+    if (debug) io.err(`${(error as Error).stack}\n`);
+    return 1;
+  }
+}
