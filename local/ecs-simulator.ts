@@ -22,6 +22,8 @@ export interface RolloutScenario {
   logLines?: string[];
   /** deliver every event twice (EventBridge is at-least-once) */
   duplicate?: boolean;
+  /** per-service outcome, overriding `outcome` for the services named */
+  services?: Record<string, RolloutScenario['outcome']>;
 }
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -39,6 +41,8 @@ export interface SimulatorOptions {
 export class EcsSimulator {
   private scenarios = new Map<string, RolloutScenario[]>();
   private inFlight = new Set<Promise<void>>();
+  /** deliveries that failed even after Lambda's retries (EventBridge would dead-letter them) */
+  readonly undelivered: Array<{ event?: Record<string, any>; error: unknown }> = [];
   /** every event emitted, in order (for tests and the demo's narration) */
   readonly emitted: Array<Record<string, any>> = [];
 
@@ -52,7 +56,9 @@ export class EcsSimulator {
   rollout(state: DeployState): void {
     const queue = this.scenarios.get(state.app) ?? [];
     const scenario = queue.shift() ?? { outcome: 'complete' };
-    const work = this.play(state, scenario).finally(() => this.inFlight.delete(work));
+    const work = this.play(state, scenario)
+      .catch((error: unknown) => void this.undelivered.push({ error }))
+      .finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
   }
 
@@ -70,7 +76,7 @@ export class EcsSimulator {
   private async play(state: DeployState, scenario: RolloutScenario): Promise<void> {
     if (scenario.delayMs) await new Promise((r) => setTimeout(r, scenario.delayMs));
     for (const service of state.promoted ?? []) {
-      switch (scenario.outcome) {
+      switch (scenario.services?.[service.service] ?? scenario.outcome) {
         case 'complete':
           for (let i = 0; i < service.desiredCount; i++) await this.emit(this.taskRunning(service), scenario);
           await this.emit(this.deployment(service, 'completed'), scenario);

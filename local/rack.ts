@@ -306,9 +306,18 @@ export class LocalRack {
     return { Build: build };
   }
 
-  /** ECS events go to task-events the way the EventBridge rule delivers them. */
+  /**
+   * ECS events go to task-events the way the EventBridge rule delivers them: an asynchronous
+   * invocation, which Lambda retries twice before giving up.
+   */
   async deliverEcsEvent(event: Record<string, unknown>): Promise<unknown> {
-    return this.handler('task-events')(event, {});
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handler('task-events')(event, {});
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   /** Drains the SNS → SQS subscription: every notification published so far. */
