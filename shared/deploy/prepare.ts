@@ -3,8 +3,9 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
 import { domainConflicts, listRules, targetGroupName } from '../aws/elb.js';
-import { putBuild, type Store } from '../aws/store.js';
-import { ManifestInvalid, NotFound, TarballRejected } from '../errors.js';
+import { putBuild, type QueueItem, type Store } from '../aws/store.js';
+import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../errors.js';
+import { compareOrder } from '../keys.js';
 import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
@@ -48,6 +49,11 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     deregistrationDelay: deps.rack.deregistrationDelay,
   });
   await checkDomains(deps, state.app, manifest);
+  // a burst of uploads deploys only the newest: give way before the first change
+  const newer = newerWaiting(await deps.store.listQueue(state.app), state);
+  if (newer) {
+    throw new Superseded('SUPERSEDED', `a newer deploy (${newer.key ?? newer.execution}) arrived while this one was being prepared; it was not deployed`, { app: state.app });
+  }
 
   // validated: from here on, changes are allowed (the app's ECR repository, the build record)
   const builds = manifest.services.filter((s) => s.build);
@@ -75,6 +81,13 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   });
   await deps.store.rememberSource(state.app, source, scan.stripComponents, baseImages);
   return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };
+}
+
+/** Pure: the newest deploy of the app that waits behind this one, if any. */
+export function newerWaiting(queue: QueueItem[], state: Pick<DeployState, 'execution' | 'order'>): QueueItem | undefined {
+  return queue
+    .filter((item) => item.status === 'waiting' && item.execution !== state.execution && compareOrder(item.order, state.order) > 0)
+    .sort((a, b) => compareOrder(b.order, a.order))[0];
 }
 
 async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits?: Partial<ScanLimits>) {

@@ -168,6 +168,17 @@ describe('deploy scenarios', () => {
     expect(notes.map((n) => n.attributes.status).sort()).toEqual(['succeeded', 'succeeded', 'superseded']);
   });
 
+  it('a burst delivered out of order deploys only the newest tarball; the rest are superseded', async () => {
+    const events = [];
+    for (let i = 1; i <= 5; i++) events.push(await rack.putTarball(`apps/burst/${i}.tar.gz`, await web(String(i))));
+    const started = [];
+    for (const event of events.reverse()) started.push(await rack.deliverS3Event(event));
+    const runs = await Promise.all(started.map((s) => s.run!));
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    expect(runs.slice(1).map((r) => r.error)).toEqual(['SUPERSEDED', 'SUPERSEDED', 'SUPERSEDED', 'SUPERSEDED']);
+    expect((await store.listReleases('burst')).map((r) => r.source?.key)).toEqual(['apps/burst/5.tar.gz']);
+  });
+
   it('ignores keys that are not apps/<app>/<file>.tar.gz, with a reason', async () => {
     for (const key of ['uploads/x.tar.gz', 'apps/Shop/x.tar.gz', 'apps/shop/x.zip', 'apps/shop/nested/x.tgz']) {
       const event = await rack.putTarball(key, await web());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
 import { buildFailure, outcomeOf } from '../../shared/deploy/notify.js';
+import { newerWaiting } from '../../shared/deploy/prepare.js';
 import { rollbackPlan } from '../../shared/deploy/rollback.js';
 import type { DeployState } from '../../shared/deploy/state.js';
 
@@ -70,5 +71,14 @@ describe('appsUsingImage', () => {
     [{ 'repository-name': 'base/node' }, ['d']],
   ])('%j', (push, expected) => {
     expect(appsUsingImage(apps, push)).toEqual(expected);
+  });
+});
+
+describe('newerWaiting', () => {
+  const item = (execution: string, sequencer: string, status: 'waiting' | 'running' | 'done' = 'waiting') => ({ execution, token: 't', order: { time: 't', sequencer }, status });
+  it('finds the newest waiting deploy behind this one', () => {
+    const me = { execution: 'b', order: { time: 't', sequencer: '02' } };
+    expect(newerWaiting([item('a', '01'), item('b', '02', 'running'), item('c', '03'), item('d', '04'), item('e', '05', 'done')], me)?.execution).toBe('d');
+    expect(newerWaiting([item('a', '01'), item('b', '02', 'running')], me)).toBeUndefined();
   });
 });
