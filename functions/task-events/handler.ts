@@ -1,17 +1,33 @@
-// AWS calls: dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, states:SendTaskSuccess, states:SendTaskFailure
+// AWS calls: dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, states:SendTaskSuccess, states:SendTaskFailure, sns:Publish, logs:GetLogEvents
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { makeClient } from '../../shared/aws/clients.js';
 import { sfnFromEnv, storeFromEnv } from '../../shared/aws/deps.js';
+import { ServiceAlarms } from '../../shared/alarms/service-alarms.js';
+import { env, envInt, requireEnv } from '../../shared/config.js';
 import { parseEcsEvent } from '../../shared/events/classify.js';
 import { lambda } from '../../shared/handler.js';
 import { logger } from '../../shared/logger.js';
 import { recordDeploymentEvent, recordTaskStop } from '../../shared/watch/watch.js';
 
+const config = requireEnv('TOPIC_ARN', 'RACK_NAME', 'LOG_GROUP_PREFIX');
 const store = storeFromEnv();
 const { sender } = sfnFromEnv();
+const alarms = new ServiceAlarms({
+  store,
+  sns: makeClient(SNSClient),
+  logs: makeClient(CloudWatchLogsClient),
+  topicArn: config.TOPIC_ARN,
+  rack: config.RACK_NAME,
+  logGroupPrefix: env('LOG_GROUP_PREFIX'),
+  windowSeconds: envInt('ALARM_WINDOW_SECONDS', 300),
+});
 
 /**
  * ECS Task State Change / Deployment State Change / Service Action. Outcomes are recorded as they
- * arrive and resume the deploy that watches them (shared/watch: the one mechanism).
+ * arrive and resume the deploy that watches them (shared/watch: the one mechanism); then the
+ * service's alarms are raised or cleared (shared/alarms).
  */
 export const handler = lambda('task-events', async (event: EventBridgeEvent<string, unknown>) => {
   const parsed = parseEcsEvent(event);
@@ -19,25 +35,33 @@ export const handler = lambda('task-events', async (event: EventBridgeEvent<stri
     case 'deployment': {
       const d = parsed.deployment;
       const verdict = await recordDeploymentEvent(store, sender, d.deploymentId, { outcome: d.outcome, ...(d.reason ? { reason: d.reason } : {}) });
-      return { type: 'deployment', deploymentId: d.deploymentId, outcome: d.outcome, verdict: verdict?.status };
+      const alarm = d.outcome === 'completed' ? await alarms.onServiceStable(d.service, `deployment ${d.deploymentId} completed`) : undefined;
+      return { type: 'deployment', deploymentId: d.deploymentId, outcome: d.outcome, verdict: verdict?.status, ...(alarm ? { alarm: alarm.action } : {}) };
     }
     case 'task': {
       const stop = parsed.stop;
-      if (!stop || stop.expected) return { type: 'task', expected: true };
-      const verdict = await recordTaskStop(store, sender, stop.taskDefinitionArn, {
-        taskArn: stop.taskArn,
-        cause: stop.cause,
-        summary: stop.summary,
-        ...(stop.evidence.stoppedReason ? { stoppedReason: stop.evidence.stoppedReason } : {}),
-        ...(stop.evidence.exitCode !== undefined ? { exitCode: stop.evidence.exitCode } : {}),
-        ...(stop.evidence.oom ? { oom: true } : {}),
-        ...(stop.evidence.healthCheck ? { healthCheck: stop.evidence.healthCheck } : {}),
-        ...(stop.evidence.container ? { container: stop.evidence.container } : {}),
-      });
-      return { type: 'task', cause: stop.cause, verdict: verdict?.status };
+      if (!stop) return { type: 'task', stopped: false };
+      // the watch first: a failing deploy must not wait on the alarm's SNS and log reads
+      const verdict = stop.expected
+        ? undefined
+        : await recordTaskStop(store, sender, stop.taskDefinitionArn, {
+            taskArn: stop.taskArn,
+            cause: stop.cause,
+            summary: stop.summary,
+            ...(stop.evidence.stoppedReason ? { stoppedReason: stop.evidence.stoppedReason } : {}),
+            ...(stop.evidence.exitCode !== undefined ? { exitCode: stop.evidence.exitCode } : {}),
+            ...(stop.evidence.oom ? { oom: true } : {}),
+            ...(stop.evidence.healthCheck ? { healthCheck: stop.evidence.healthCheck } : {}),
+            ...(stop.evidence.container ? { container: stop.evidence.container } : {}),
+          });
+      const alarm = await alarms.onTaskStop(stop);
+      if (alarm.action === 'ignored') logger.debug('no alarm for task stop', { taskArn: stop.taskArn, reason: alarm.reason });
+      return { type: 'task', expected: stop.expected, cause: stop.cause, verdict: verdict?.status, alarm: alarm.action };
     }
-    case 'service-action':
-      return { type: 'service-action', event: parsed.action.eventName };
+    case 'service-action': {
+      const alarm = await alarms.onServiceAction(parsed.action);
+      return { type: 'service-action', event: parsed.action.eventName, alarm: alarm.action };
+    }
     default:
       logger.debug('ignored event', { reason: parsed.reason });
       return { type: 'ignored', reason: parsed.reason };
