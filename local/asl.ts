@@ -146,6 +146,8 @@ function bindTask(stateName: string, state: Json, options: RunOptions): (input: 
     return async (input) => {
       const token = options.tokens.newToken(options.executionName, stateName);
       const waiting = options.tokens.wait(token);
+      // the token may be failed (superseded) while the handler is still running: handled later
+      waiting.catch(() => undefined);
       // a handler that fails to start the wait fails the state, like a Lambda error would
       await invoke(fn, replaceToken(input.Payload ?? input, token));
       const timeoutSeconds = state.TimeoutSecondsPath ? resolvePath(state.TimeoutSecondsPath, input.Payload?.state ?? input) : undefined;

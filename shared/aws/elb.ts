@@ -105,23 +105,43 @@ export async function ensureTargetGroup(
   return arn;
 }
 
+/** ALB listener rule priorities run 1–50000; wildcard hosts sort after exact ones. */
+const EXACT_PRIORITIES = [1, 39_999] as const;
+const WILDCARD_PRIORITIES = [40_000, 50_000] as const;
+
+/**
+ * Pure: a free priority for a host, spread by a hash of the host so that racks deploying many apps
+ * at once rarely reach for the same number (max+1 makes every concurrent promote collide).
+ */
+export function pickPriority(host: string, taken: Set<number>, attempt = 0): number {
+  const [low, high] = host.startsWith('*.') ? WILDCARD_PRIORITIES : EXACT_PRIORITIES;
+  const span = high - low + 1;
+  const start = Number.parseInt(createHash('sha256').update(`${host}#${attempt}`).digest('hex').slice(0, 8), 16) % span;
+  for (let i = 0; i < span; i++) {
+    const priority = low + ((start + i) % span);
+    if (!taken.has(priority)) return priority;
+  }
+  throw new Error(`no free listener rule priority between ${low} and ${high}`);
+}
+
 /**
  * One host-header rule per domain forwarding to the service's target group; rules of this target group
- * for domains no longer in the manifest are removed. Priorities: next free, retried on a race.
+ * for domains no longer in the manifest are removed. A priority taken by a concurrent promote is retried.
  */
 export async function ensureHostRules(
   elb: ElasticLoadBalancingV2Client,
   args: { listenerArn: string; targetGroupArn: string; domains: string[]; tags: Record<string, string> },
 ): Promise<string[]> {
-  const ruleArns: string[] = [];
   for (let attempt = 0; ; attempt++) {
+    const ruleArns: string[] = [];
     const rules = await listRules(elb, args.listenerArn);
     const ours = rules.filter((r) => !r.IsDefault && ruleTargetGroups(r).includes(args.targetGroupArn));
     const missing = args.domains.filter((d) => !ours.some((r) => ruleHosts(r).includes(d)));
+    const taken = new Set(rules.map((r) => Number(r.Priority)).filter(Number.isFinite));
     try {
-      let priority = Math.max(0, ...rules.map((r) => Number(r.Priority)).filter(Number.isFinite));
       for (const domain of missing) {
-        priority += 1;
+        const priority = pickPriority(domain, taken, attempt);
+        taken.add(priority);
         const created = await elb.send(
           new CreateRuleCommand({
             ListenerArn: args.listenerArn,
@@ -139,7 +159,7 @@ export async function ensureHostRules(
       }
       return ruleArns.filter(Boolean);
     } catch (error) {
-      if ((error as Error).name !== 'PriorityInUseException' || attempt >= 4) throw error;
+      if ((error as Error).name !== 'PriorityInUseException' || attempt >= 9) throw error;
     }
   }
 }

@@ -5,6 +5,8 @@ import { ensureLogGroup } from '../aws/logs.js';
 import { updateBuild, type Store } from '../aws/store.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { taskDefinitionInput } from '../taskdef/task-definition.js';
+import { Superseded } from '../errors.js';
+import { newerWaiting } from './prepare.js';
 import type { DeployState } from './state.js';
 
 export interface ReleaseDeps {
@@ -26,6 +28,11 @@ export function newReleaseId(now = Date.now()): string {
 
 /** Release: one task definition per service (or the redeployed release's), and the release record. */
 export async function release(state: DeployState, deps: ReleaseDeps): Promise<DeployState> {
+  // the build took minutes: a newer tarball that arrived meanwhile wins before any ECS change
+  const newer = newerWaiting(await deps.store.listQueue(state.app), state);
+  if (newer) {
+    throw new Superseded('SUPERSEDED', `a newer deploy (${newer.key ?? newer.execution}) arrived during the build; this one was not released`, { app: state.app });
+  }
   const manifest = state.manifest!;
   const build = state.build!;
   const app = await deps.store.getApp(state.app);
