@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
 import { buildFailure, outcomeOf } from '../../shared/deploy/notify.js';
 import { newerWaiting } from '../../shared/deploy/prepare.js';
+import { pickPriority } from '../../shared/aws/elb.js';
 import { rollbackPlan } from '../../shared/deploy/rollback.js';
 import type { DeployState } from '../../shared/deploy/state.js';
 
@@ -80,5 +81,16 @@ describe('newerWaiting', () => {
     const me = { execution: 'b', order: { time: 't', sequencer: '02' } };
     expect(newerWaiting([item('a', '01'), item('b', '02', 'running'), item('c', '03'), item('d', '04'), item('e', '05', 'done')], me)?.execution).toBe('d');
     expect(newerWaiting([item('a', '01'), item('b', '02', 'running')], me)).toBeUndefined();
+  });
+});
+
+describe('pickPriority', () => {
+  it('spreads hosts, keeps wildcards after exact hosts, and skips taken priorities', () => {
+    const a = pickPriority('a.example.com', new Set());
+    expect(a).toBeGreaterThanOrEqual(1);
+    expect(a).toBeLessThan(40_000);
+    expect(pickPriority('*.example.com', new Set())).toBeGreaterThanOrEqual(40_000);
+    expect(pickPriority('a.example.com', new Set([a]))).toBe(a + 1 === 40_000 ? 1 : a + 1);
+    expect(pickPriority('a.example.com', new Set(), 1)).not.toBe(a);
   });
 });
