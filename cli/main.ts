@@ -63,33 +63,31 @@ export function program(io: Io, setExit: (code: number) => void): Command {
   const releasesCmd = root
     .command('releases')
     .description('list releases of an app')
-    .option('-a, --app <name>', 'app name')
+    // promote/rollback read --app from here: commander hands a parent's option to the parent
+    .option('-a, --app <name>', 'app name (also for promote and rollback)')
     .action(action((_o: unknown, cmd: Command) => releases(globals(cmd), io)));
   releasesCmd
     .command('promote')
     .description('roll the app onto an existing release')
     .argument('<id>', 'release id')
-    .requiredOption('-a, --app <name>', 'app name')
     .option('--no-wait', 'return once the request is sent')
     .action(action((id: string, _o: unknown, cmd: Command) => promote(id, globals(cmd), io)));
   releasesCmd
     .command('rollback')
     .description('promote the previous release (or the one given)')
     .argument('[id]', 'release id (default: the release before the current one)')
-    .requiredOption('-a, --app <name>', 'app name')
     .option('--no-wait', 'return once the request is sent')
     .action(action((id: string | undefined, _o: unknown, cmd: Command) => rollback(id, globals(cmd), io)));
 
   const envCmd = root
     .command('env')
     .description("show an app's environment (secrets masked)")
-    .option('-a, --app <name>', 'app name')
+    .option('-a, --app <name>', 'app name (also for set and unset)')
     .action(action((_o: unknown, cmd: Command) => envList(globals(cmd), io)));
   envCmd
     .command('set')
     .description('set variables and release the app with them')
     .argument('<pairs...>', 'KEY=VALUE')
-    .requiredOption('-a, --app <name>', 'app name')
     .option('--secret', 'store the values in SSM (SecureString); tasks read them via valueFrom')
     .option('--no-wait', 'return once the release is started')
     .action(action((pairs: string[], _o: unknown, cmd: Command) => envSet(pairs, globals(cmd), io)));
@@ -97,7 +95,6 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .command('unset')
     .description('remove variables and release the app without them')
     .argument('<keys...>', 'KEY')
-    .requiredOption('-a, --app <name>', 'app name')
     .option('--no-wait', 'return once the release is started')
     .action(action((keys: string[], _o: unknown, cmd: Command) => envUnset(keys, globals(cmd), io)));
 

@@ -1,6 +1,9 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeTaskDefinitionCommand, RegisterContainerInstanceCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -16,6 +19,8 @@ import type { DeployRun, LocalRack } from './rack.js';
  *  - Executions started in moto are run in-process with the real handlers (moto cannot run Lambda
  *    tasks); a small HTTP front on moto answers Step Functions DescribeExecution, GetExecutionHistory
  *    and ListExecutions from those runs, so `deploy` follows a local rack exactly as a real one.
+ *  - One-off tasks (RunTask) are placed on a simulated container instance and stopped at once with
+ *    exit code 0 and a log line saying that no container ran (moto runs none).
  *  - The rack's resources are published as the outputs of a CloudFormation stack named after the rack,
  *    so `--rack local` resolves them the same way as on AWS.
  * Everything else is forwarded to moto unchanged.
@@ -126,6 +131,13 @@ export class LocalBridge {
           Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
         }),
       }),
+    );
+    // a simulated container instance, so RunTask can place one-off tasks
+    const ec2 = new EC2Client(config);
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const instance = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't3.small' }));
+    await rack.aws.ecs.send(
+      new RegisterContainerInstanceCommand({ cluster: rack.env.CLUSTER, instanceIdentityDocument: JSON.stringify({ instanceId: instance.Instances![0]!.InstanceId, region: rack.region }) }),
     );
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, '127.0.0.1', resolve));
@@ -285,6 +297,7 @@ export class LocalBridge {
     const target = String(req.headers['x-amz-target'] ?? '');
     try {
       if (target.startsWith('AWSStepFunctions.')) return await this.stepFunctions(target.slice('AWSStepFunctions.'.length), req, res);
+      if (target === 'AmazonEC2ContainerServiceV20141113.RunTask') return await this.runTask(req, res);
       this.forward(req, res);
     } catch (error) {
       this.log(`bridge: ${target || req.url}: ${(error as Error).message}`);
@@ -328,9 +341,43 @@ export class LocalBridge {
     });
   }
 
-  private send(res: ServerResponse, status: number, json: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+  private send(res: ServerResponse, status: number, json: unknown, contentType = 'application/x-amz-json-1.0'): void {
+    res.writeHead(status, { 'content-type': contentType });
     res.end(JSON.stringify(json));
+  }
+
+  /** RunTask goes to moto; each task it placed gets a log line saying no container ran, then stops. */
+  private async runTask(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const input = JSON.parse(body.toString('utf8') || '{}');
+    const answer = await this.motoJson(req, body);
+    if (answer.status === 200) {
+      const { ecs, logs } = this.rack.aws;
+      for (const task of (answer.json.tasks ?? []) as Array<{ taskArn: string; taskDefinitionArn: string }>) {
+        const definition = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }))).taskDefinition;
+        const container = definition?.containerDefinitions?.[0];
+        const override = (input.overrides?.containerOverrides ?? []).find((o: { name?: string }) => o.name === container?.name);
+        const options = container?.logConfiguration?.options ?? {};
+        const group = options['awslogs-group'];
+        if (group && container?.name) {
+          const stream = `${options['awslogs-stream-prefix'] ?? container.name}/${container.name}/${task.taskArn.split('/').pop()}`;
+          const command = (override?.command ?? container.command ?? []).join(' ');
+          await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
+          await logs.send(
+            new PutLogEventsCommand({
+              logGroupName: group,
+              logStreamName: stream,
+              logEvents: [{ timestamp: Date.now(), message: `[rackless local] simulated: moto runs no containers; ${container.image} would run: ${command}` }],
+            }),
+          );
+        }
+        await ecs.send(new StopTaskCommand({ cluster: input.cluster, task: task.taskArn, reason: 'Simulated by rackless local: moto runs no containers' }));
+        this.log(`bridge: one-off task ${task.taskArn.split('/').pop()} simulated and stopped`);
+      }
+    }
+    return this.send(res, answer.status, answer.json, String(answer.headers['content-type'] ?? 'application/x-amz-json-1.1'));
   }
 
   private async stepFunctions(operation: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, type ContainerDefinition, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, type ContainerDefinition, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { serviceName } from '../../shared/aws/ecs.js';
 import { RacklessError } from '../../shared/errors.js';
 import { parseManifest } from '../../shared/manifest/parse.js';
@@ -101,12 +101,19 @@ export async function planDeploy(ctx: Context, app: string, tarball: Buffer): Pr
       changes.push({ field: 'desired count', to: String(spec.scale.count) });
       if (spec.port) changes.push({ field: 'load balancer', to: `target group, host rules ${spec.domains.join(', ')}` });
     }
-    const family = live?.family ?? input.family!;
+    const family = input.family!;
+    // revisions only grow, deregistered and rolled-back ones included: the next is the newest + 1
+    let newest = 0;
+    for (const status of ['ACTIVE', 'INACTIVE'] as const) {
+      const page = await ctx.aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status, sort: 'DESC', maxResults: 100 }));
+      for (const arn of page.taskDefinitionArns ?? []) newest = Math.max(newest, Number(arn.split(':').pop()));
+    }
+    const revision = newest + 1;
     plans.push({
       service: spec.name,
       serviceName: name,
       action: !service ? 'create' : changes.length ? 'update' : 'unchanged',
-      taskDefinition: { ...(live ? { from: `${live.family}:${live.revision}` } : {}), to: `${family}:${live ? (live.revision ?? 0) + 1 : 1}` },
+      taskDefinition: { ...(live ? { from: `${live.family}:${live.revision}` } : {}), to: `${family}:${revision}` },
       changes,
     });
   }

@@ -29,9 +29,13 @@ export async function envList(options: GlobalOptions & { app?: string }, io: Io)
 
 /** Writes the config, then releases the current release's images with it and follows that deploy. */
 async function releaseWithConfig(ctx: Context, io: Io, app: string, config: Record<string, string>, options: GlobalOptions & { wait?: boolean; timeout?: number }): Promise<number> {
-  const record = await requireApp(ctx, app);
-  if (!record.currentRelease) throw new CliError(`app ${app} has no current release to apply the config to`, `deploy it first: rackless deploy --app ${app}`);
+  const record = await ctx.store.getApp(app);
   await ctx.store.setAppConfig(app, config);
+  if (!record?.currentRelease) {
+    // config before the first deploy is how bare `environment:` names get their values
+    io.out(`${app} has no release yet: its first deploy uses this environment.\n`);
+    return 0;
+  }
   const state = configDeployState(app, record.currentRelease, randomUUID(), new Date().toISOString());
   // the CLI holds the rack's permissions: start the deploy workflow directly with a config trigger
   await ctx.aws.sfn.send(new StartExecutionCommand({ stateMachineArn: ctx.rack.stateMachineArn, name: state.execution, input: JSON.stringify(state) }));
@@ -49,8 +53,8 @@ export async function envSet(pairs: string[], options: GlobalOptions & { app?: s
     return [key, pair.slice(eq + 1)];
   });
   const ctx = await context(options);
-  const record = await requireApp(ctx, app);
-  const config = { ...(record.config ?? {}) };
+  const record = await ctx.store.getApp(app);
+  const config = { ...(record?.config ?? {}) };
   for (const [key, value] of values) {
     if (options.secret) {
       const parameter = secretParameterName(ctx.rack.name, app, key);
