@@ -214,20 +214,24 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
   const ddb = mockClient(DynamoDBDocumentClient);
   // one fake on the stub's send, dispatching by command class: `.on(Command)` matchers deep-compare
   // every call's arguments in sinon, which would measure the mock library rather than the handler
-  ddb.send.callsFake(async (command: { input: any }) => {
-    if (command instanceof GetCommand) return table.get(command.input);
-    if (command instanceof PutCommand) return table.put(command.input);
-    if (command instanceof UpdateCommand) return table.update(command.input);
-    if (command instanceof DeleteCommand) return table.delete(command.input);
-    if (command instanceof QueryCommand) return table.query(command.input);
+  const dynamodb = async (command: object): Promise<object> => {
+    // the document commands' inputs are the shapes FakeTable reads
+    const input = (command as { input: never }).input;
+    if (command instanceof GetCommand) return table.get(input);
+    if (command instanceof PutCommand) return table.put(input);
+    if (command instanceof UpdateCommand) return table.update(input);
+    if (command instanceof DeleteCommand) return table.delete(input);
+    if (command instanceof QueryCommand) return table.query(input);
     throw new Error(`bench: ${command.constructor.name} is not faked`);
-  });
+  };
+  ddb.send.callsFake(dynamodb as never);
   const sns = mockClient(SNSClient);
-  sns.send.callsFake(async (command: { input: any }) => {
+  const publishFake = async (command: object) => {
     if (!(command instanceof PublishCommand)) throw new Error(`bench: ${command.constructor.name} is not faked`);
     published.push(command.input);
     return { MessageId: String(published.length) };
-  });
+  };
+  sns.send.callsFake(publishFake as never);
   const mocks = [
     ddb,
     // everything goes through the document client; a raw call would mean an unmocked path
