@@ -1,4 +1,4 @@
-// AWS calls: ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, logs:CreateLogGroup, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem
+// AWS calls: ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, logs:CreateLogGroup, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { Context } from 'aws-lambda';
