@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -26,6 +27,8 @@ export interface LocalRackOptions {
   /** seconds; the Watch deadline (small in tests) */
   watchDeadlineSeconds?: number;
   failFastStops?: number;
+  /** also make an HTTPS listener, as a rack with a certificate has */
+  https?: boolean;
   /** tarball limits, smaller than the defaults where a test needs to cross them */
   tarballLimits?: { maxEntries?: number; maxBytes?: number; maxRatio?: number };
 }
@@ -58,6 +61,7 @@ export class LocalRack {
   private builds = new Map<string, BuildScenario>();
   private queueUrl = '';
   private readonly clients;
+  private readonly clientConfig;
   /** states entered by every execution, in order: [execution, state] */
   readonly entered: Array<[string, string]> = [];
   private enteredWaiters: Array<{ execution: string; state: string; resolve: () => void }> = [];
@@ -66,6 +70,7 @@ export class LocalRack {
     this.name = options.name ?? 'rackless-local';
     this.region = options.region ?? 'us-east-1';
     const config = { endpoint: options.endpoint, region: this.region, forcePathStyle: true, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    this.clientConfig = config;
     this.clients = {
       s3: new S3Client(config),
       dynamodb: new DynamoDBClient(config),
@@ -131,6 +136,20 @@ export class LocalRack {
         DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no such app' } }],
       }),
     );
+    const certificate = this.options.https
+      ? await new ACMClient(this.clientConfig).send(new RequestCertificateCommand({ DomainName: `*.${name}.localhost` }))
+      : undefined;
+    const https = certificate
+      ? await elb.send(
+          new CreateListenerCommand({
+            LoadBalancerArn: loadBalancer.LoadBalancerArn,
+            Protocol: 'HTTPS',
+            Port: 443,
+            Certificates: [{ CertificateArn: certificate.CertificateArn }],
+            DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no such app' } }],
+          }),
+        )
+      : undefined;
     const definition = loadDefinition(`${ROOT}state-machines/deploy.asl.yml`, this.region);
     const machine = await sfn.send(
       new CreateStateMachineCommand({
@@ -153,6 +172,7 @@ export class LocalRack {
       STATE_MACHINE_ARN: machine.stateMachineArn!,
       CLUSTER: cluster.cluster!.clusterName!,
       LISTENER_ARN: listener.Listeners![0]!.ListenerArn!,
+      ...(https ? { HTTPS_LISTENER_ARN: https.Listeners![0]!.ListenerArn! } : {}),
       VPC_ID: vpcId,
       RACK_DOMAIN: `${name}.localhost`,
       LOAD_BALANCER_DNS: loadBalancer.DNSName ?? '',

@@ -7,6 +7,8 @@ export interface Rack {
   region: string;
   domain: string;
   listenerArn: string;
+  /** set when the rack has a certificate: host rules go on both listeners */
+  httpsListenerArn?: string;
   vpcId: string;
   loadBalancerDns: string;
   deregistrationDelay: number;
@@ -24,6 +26,7 @@ export function rackFromEnv(): Rack {
     region: env('AWS_REGION', 'us-east-1'),
     domain: env('RACK_DOMAIN', `${name}.internal`),
     listenerArn: env('LISTENER_ARN'),
+    ...(env('HTTPS_LISTENER_ARN', '') ? { httpsListenerArn: env('HTTPS_LISTENER_ARN') } : {}),
     vpcId: env('VPC_ID'),
     loadBalancerDns: env('LOAD_BALANCER_DNS', ''),
     deregistrationDelay: envInt('DEREGISTRATION_DELAY', 30),

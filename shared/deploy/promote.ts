@@ -41,7 +41,9 @@ export async function promote(state: DeployState, deps: PromoteDeps): Promise<De
           deregistrationDelay: spec.deregistrationDelay,
           tags: { ...tags, 'rackless:service': spec.name },
         });
-        await ensureHostRules(deps.elb, { listenerArn: deps.rack.listenerArn, targetGroupArn, domains: spec.domains, tags: { ...tags, 'rackless:service': spec.name } });
+        for (const listenerArn of [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn)) {
+          await ensureHostRules(deps.elb, { listenerArn, targetGroupArn, domains: spec.domains, tags: { ...tags, 'rackless:service': spec.name } });
+        }
       }
       const taskDefinitionArn = release.taskDefinitions[spec.name]!;
       const { service, created } = await applyService(

@@ -27,7 +27,7 @@ const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
 
 beforeAll(async () => {
   await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-test', watchDeadlineSeconds: 5 }).create();
+  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-test', watchDeadlineSeconds: 5, https: true }).create();
   await rack.loadHandlers();
 });
 
@@ -73,6 +73,9 @@ describe('deploy pipeline', () => {
     const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
     const hostRule = rules.Rules?.find((r) => !r.IsDefault);
     expect(hostRule?.Conditions?.[0]?.HostHeaderConfig?.Values ?? hostRule?.Conditions?.[0]?.Values).toEqual(['shop.example.com']);
+    // a rack with a certificate routes the same hosts on its HTTPS listener
+    const httpsRules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.HTTPS_LISTENER_ARN }));
+    expect(httpsRules.Rules?.filter((r) => !r.IsDefault).map((r) => r.Actions?.[0]?.TargetGroupArn)).toEqual([tgs.TargetGroups![0]!.TargetGroupArn]);
 
     const notes = await rack.notifications();
     expect(notes).toHaveLength(1);

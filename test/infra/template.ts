@@ -82,9 +82,12 @@ function condition(template: Template, name: string): boolean {
   return value;
 }
 
+/** `Ref: AWS::NoValue`: the property or list element disappears. */
+const NO_VALUE = Symbol('AWS::NoValue');
+
 /** Resolves Ref, GetAtt, Sub, If, Equals, Not, Select, Split, Join with the parameters' defaults. */
 export function resolve(template: Template, node: Json): Json {
-  if (Array.isArray(node)) return node.map((n) => resolve(template, n));
+  if (Array.isArray(node)) return node.map((n) => resolve(template, n)).filter((n) => n !== NO_VALUE);
   if (!node || typeof node !== 'object') return node;
   const keys = Object.keys(node);
   if (keys.length === 1) {
@@ -92,7 +95,7 @@ export function resolve(template: Template, node: Json): Json {
     const arg = node[key];
     switch (key) {
       case 'Ref':
-        return physical(template, arg);
+        return arg === 'AWS::NoValue' ? NO_VALUE : physical(template, arg);
       case 'Fn::GetAtt': {
         const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
         return physical(template, id, attribute);
@@ -126,7 +129,7 @@ export function resolve(template: Template, node: Json): Json {
         return condition(template, arg);
     }
   }
-  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(template, v)]));
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(template, v)]).filter(([, v]) => v !== NO_VALUE));
 }
 
 /** The identity policies of a role, resolved. */
