@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALB_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /**
  * The shape of rackless.yml as written (before defaults), in zod. Ranges are the AWS limits, so a
@@ -6,22 +7,8 @@ import { z } from 'zod';
  * `params.code`; the parser maps everything else (wrong type, unknown key) to a code by kind.
  */
 
-// EC2 launch type, task level: "Supported values are between 128 CPU units (0.125 vCPUs) and 196608
-// CPU units (192 vCPUs)" — ECS API RegisterTaskDefinition `cpu`. Fargate's fixed cpu→memory table does
-// not apply to EC2 ("If your tasks runs on Amazon EC2 instances … any value can be used" for `memory`).
-export const TASK_CPU = { min: 128, max: 196_608 } as const;
-// Container `memoryReservation` mirrors task memory: "The Docker 20.10.0 or later daemon reserves a
-// minimum of 6 MiB of memory for a container. So, don't specify less than 6 MiB" — ECS API
-// ContainerDefinition `memory`/`memoryReservation`. The upper bound is the API's int32.
-export const TASK_MEMORY = { min: 6, max: 2_147_483_647 } as const;
-
-// ELBv2 CreateTargetGroup: interval 5–300, timeout 2–120 (and below interval), thresholds 2–10.
-export const ALB_HEALTH = { interval: [5, 300], timeout: [2, 120], threshold: [2, 10] } as const;
-// ECS ContainerDefinition.healthCheck: timeout 2–60, startPeriod 0–300 (interval/retries fit the ALB ranges).
-export const CONTAINER_HEALTH = { timeout: [2, 60], startPeriod: 300 } as const;
-
-export const SERVICE_NAME = /^[a-z][a-z0-9-]{0,29}$/;
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// the limits live apart so the task definition renderer can use them without bundling the validator
+export { ALB_HEALTH, CONTAINER_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /** Renders a rejected value for a message: `"lots"`, `3`, `a list`, `a map`, `nothing`. */
 export function describeValue(value: unknown): string {

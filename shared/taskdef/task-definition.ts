@@ -1,6 +1,6 @@
 import type { ContainerDefinition, KeyValuePair, RegisterTaskDefinitionCommandInput, Secret } from '@aws-sdk/client-ecs';
 import { ManifestInvalid } from '../errors.js';
-import { CONTAINER_HEALTH } from '../manifest/schema.js';
+import { CONTAINER_HEALTH } from '../manifest/limits.js';
 import type { ServiceSpec } from '../manifest/types.js';
 
 export interface TaskDefinitionArgs {
