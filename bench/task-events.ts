@@ -13,14 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export interface Row {
-  bench: string;
-  row: string;
-  value: string;
-  target: string;
-  ok: boolean;
-  note?: string;
-}
+import type { BenchRow as Row } from './table.js';
 
 type Item = Record<string, unknown>;
 type Values = Record<string, unknown>;
