@@ -95,12 +95,15 @@ export function createAnalyzer(rootFiles: string[]) {
       called.add(name);
       for (const fn of deferred.get(name) ?? []) if (!visited.has(fn)) queue.push(fn);
     };
+    // ts.isDeclaration exists at runtime but is not in the public typings
+    const isDeclaration = (node: ts.Node) => (ts as unknown as { isDeclaration(n: ts.Node): boolean }).isDeclaration(node);
     const walk = (node: ts.Node): void => {
       if (ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isImportDeclaration(node)) return;
       if (node.parent && ts.isObjectLiteralExpression(node.parent)) {
-        const fn = ts.isMethodDeclaration(node) ? node : ts.isPropertyAssignment(node) && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer)) ? node.initializer : undefined;
-        if (fn && node.name && ts.isIdentifier(node.name)) {
-          const name = node.name.text;
+        const member = ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node) ? node : undefined;
+        const fn = member && ts.isMethodDeclaration(member) ? member : member && (ts.isArrowFunction(member.initializer) || ts.isFunctionExpression(member.initializer)) ? member.initializer : undefined;
+        if (fn && member && ts.isIdentifier(member.name)) {
+          const name = member.name.text;
           deferred.set(name, [...(deferred.get(name) ?? []), fn]);
           if (called.has(name)) queue.push(fn);
           return;
@@ -114,7 +117,7 @@ export function createAnalyzer(rootFiles: string[]) {
         const match = /\/node_modules\/@aws-sdk\/([^/]+)\//.exec(file);
         if (match && symbol!.name.endsWith('Command')) actions.add(actionOf(match[1]!, symbol!.name));
       }
-      if (ts.isIdentifier(node) && !(ts.isDeclaration(node.parent) && (node.parent as ts.NamedDeclaration).name === node)) {
+      if (ts.isIdentifier(node) && !(isDeclaration(node.parent) && (node.parent as ts.NamedDeclaration).name === node)) {
         enqueue(checker.getSymbolAtLocation(node));
       }
       ts.forEachChild(node, walk);
