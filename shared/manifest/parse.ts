@@ -1,14 +1,14 @@
 import { posix } from 'node:path';
 import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { ManifestInvalid } from '../errors.js';
 import { dockerfileExposedPort } from './dockerfile.js';
 import {
   allowedKeys,
   CONTAINER_HEALTH,
   describeValue,
+  issueCode,
   manifestSchema,
-  SERVICE_NAME,
   type RawManifest,
   type RawService,
 } from './schema.js';
@@ -151,9 +151,9 @@ function validate(value: unknown): RawManifest {
       throw invalid('MANIFEST_NO_SERVICES', ['services'], 'expected at least one service');
     }
   }
-  const result = manifestSchema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map(describeIssue);
+  const result = v.safeParse(manifestSchema, value);
+  if (result.success) return result.output;
+  const issues = result.issues.map(describeIssue);
   const first = issues[0]!;
   throw invalid(first.code, first.path, first.message, { issues: issues.map((i) => `${formatPath(i.path)}: ${i.message}`) });
 }
@@ -162,32 +162,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Maps a zod issue to our code, path and message. Wrong types are MANIFEST_TYPE; value checks carry their own code. */
-function describeIssue(issue: z.core.$ZodIssue): { code: string; path: Path; message: string } {
-  const path = issue.path;
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const key = issue.keys[0]!;
-      const hint = closest(key, allowedKeys(path));
-      return { code: 'MANIFEST_UNKNOWN_KEY', path: [...path, key], message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}` };
-    }
-    case 'invalid_key': {
-      if (path.length === 2 && path[0] === 'services') {
-        return {
-          code: 'MANIFEST_SERVICE_NAME',
-          path,
-          message: `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`,
-        };
-      }
-      const inner = issue.issues[0];
-      const code = inner?.code === 'custom' ? String((inner.params as { code?: string } | undefined)?.code ?? 'MANIFEST_TYPE') : 'MANIFEST_TYPE';
-      return { code, path, message: inner?.message ?? issue.message };
-    }
-    case 'custom':
-      return { code: String((issue.params as { code?: string } | undefined)?.code ?? 'MANIFEST_TYPE'), path, message: issue.message };
-    default:
-      return { code: 'MANIFEST_TYPE', path, message: issue.message };
+/** Maps a valibot issue to our code, path and message. Wrong types are MANIFEST_TYPE; value checks carry their own code. */
+function describeIssue(issue: v.BaseIssue<unknown>): { code: string; path: Path; message: string } {
+  const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+  // a strict object reports an unknown key as the key's own issue, expecting nothing there
+  if (issue.type === 'strict_object' && issue.expected === 'never') {
+    const key = String(path.at(-1));
+    const hint = closest(key, allowedKeys(path.slice(0, -1)));
+    return { code: 'MANIFEST_UNKNOWN_KEY', path, message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}` };
   }
+  return { code: issueCode(issue) ?? 'MANIFEST_TYPE', path, message: issue.message };
 }
 
 /** The allowed key nearest to a typo (edit distance ≤ 2, or a prefix either way). */

@@ -1,10 +1,11 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ALB_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /**
- * The shape of rackless.yml as written (before defaults), in zod. Ranges are the AWS limits, so a
- * manifest that passes here is one ECS and ELB accept. A custom issue carries its error code in
- * `params.code`; the parser maps everything else (wrong type, unknown key) to a code by kind.
+ * The shape of rackless.yml as written (before defaults), in valibot. Ranges are the AWS limits, so a
+ * manifest that passes here is one ECS and ELB accept. A check wrapped in `coded` tags its issues with
+ * an error code (read back with `issueCode`); the parser maps everything else (wrong type, unknown key)
+ * to a code by kind.
  */
 
 // the limits live apart so the task definition renderer can use them without bundling the validator
@@ -18,70 +19,128 @@ export function describeValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** An integer in [min, max]; every failure (type or range) says the same thing, with `code` on range misses. */
-function intBetween(min: number, max: number, rangeCode = 'MANIFEST_TYPE') {
-  const expected = `expected an integer between ${min} and ${max}`;
-  return z
-    .int({ error: (issue) => `${expected}, got ${describeValue(issue.input)}` })
-    .refine((n) => n >= min && n <= max, {
-      error: (issue) => `${expected}, got ${describeValue(issue.input)}`,
-      params: { code: rangeCode },
-    });
+type Issue = v.BaseIssue<unknown>;
+
+/** `expected …, got <the rejected value>` */
+const got = (expected: string) => (issue: Issue) => `${expected}, got ${describeValue(issue.input)}`;
+
+// valibot issues have no field for our code, so the issue objects a coded check raised are remembered here
+const issueCodes = new WeakMap<Issue, string>();
+
+/** The error code a `coded` check gave this issue, if any. */
+export function issueCode(issue: Issue): string | undefined {
+  return issueCodes.get(issue);
 }
 
-const text = (what: string) =>
-  z.string({ error: (issue) => `expected ${what}, got ${describeValue(issue.input)}` });
+/** Tags every issue `action` raises with `code`. */
+function coded<T extends v.BaseValidation<any, any, Issue>>(code: string, action: T): T {
+  return {
+    ...action,
+    '~run'(dataset, config) {
+      const before = dataset.issues?.length ?? 0;
+      const result = action['~run'](dataset, config);
+      for (const issue of result.issues?.slice(before) ?? []) issueCodes.set(issue, code);
+      return result;
+    },
+  } satisfies v.BaseValidation<any, any, Issue> as T;
+}
+
+/** Runs `prepare` on the raw value, then validates what it returns. */
+const preprocess = <S extends v.GenericSchema>(prepare: (value: unknown) => unknown, schema: S) =>
+  v.pipe(v.unknown(), v.transform(prepare), schema);
+
+/** An integer in [min, max]; every failure (type or range) says the same thing, with `code` on range misses. */
+function intBetween(min: number, max: number, rangeCode = 'MANIFEST_TYPE') {
+  const message = got(`expected an integer between ${min} and ${max}`);
+  return v.pipe(
+    // a type check, not number() + integer(): a fraction stops here instead of also missing the range
+    v.custom<number>(Number.isSafeInteger, message),
+    coded(rangeCode, v.check((n: number) => n >= min && n <= max, message)),
+  );
+}
+
+const text = (what: string) => v.string(got(`expected ${what}`));
+
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A map with exactly these keys; anything else fails with `forms` naming both accepted forms. */
+const strictMap = <const T extends v.ObjectEntries>(entries: T, forms: string) => {
+  const message = got(`expected ${forms}`);
+  // valibot's objects take a list as a map of its indexes; the manifest means a YAML map
+  return v.pipe(v.custom<Record<string, unknown>>(isMap, message), v.strictObject(entries, message));
+};
+
+/** A map of any keys; the entries go through a Map because valibot's record skips "constructor" and "prototype". */
+const mapOf = <K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V, forms: string) => {
+  const message = got(`expected ${forms}`);
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isMap, message),
+    v.transform((input) => new Map(Object.entries(input))),
+    v.map(key, value, message),
+    v.transform((entries) => Object.fromEntries(entries) as Record<v.InferOutput<K>, v.InferOutput<V>>),
+  );
+};
 
 /** `K=V` or bare `K` (value from app config); RACKLESS_* names are set by the rack itself. */
-const environmentEntry = text('"NAME=value" or a bare NAME').refine(
-  (entry) => ENV_NAME.test(entry.split('=', 1)[0]!) && !entry.startsWith('RACKLESS_'),
-  {
-    error: (issue) =>
-      `expected "NAME=value" or a bare NAME (letters, digits, _; not starting with a digit or RACKLESS_), got ${describeValue(issue.input)}`,
-    params: { code: 'MANIFEST_ENV' },
-  },
+const environmentEntry = v.pipe(
+  text('"NAME=value" or a bare NAME'),
+  coded(
+    'MANIFEST_ENV',
+    v.check(
+      (entry: string) => ENV_NAME.test(entry.split('=', 1)[0]!) && !entry.startsWith('RACKLESS_'),
+      got('expected "NAME=value" or a bare NAME (letters, digits, _; not starting with a digit or RACKLESS_)'),
+    ),
+  ),
 );
 
-const environment = z
-  .array(environmentEntry, { error: (issue) => `expected a list of "NAME=value" or NAME, got ${describeValue(issue.input)}` })
-  .superRefine((entries, ctx) => {
-    const seen = new Set<string>();
-    entries.forEach((entry, index) => {
-      const name = entry.split('=', 1)[0]!;
-      if (seen.has(name)) {
-        ctx.addIssue({ code: 'custom', path: [index], message: `${name} is set twice in this list`, params: { code: 'MANIFEST_ENV' } });
-      }
-      seen.add(name);
-    });
-  });
+const environment = v.pipe(
+  v.array(environmentEntry, got('expected a list of "NAME=value" or NAME')),
+  coded(
+    'MANIFEST_ENV',
+    v.rawCheck<string[]>(({ dataset, addIssue }) => {
+      // a pipe runs its checks after a failed entry too; names are only comparable once every entry is text
+      if (!dataset.typed) return;
+      const seen = new Set<string>();
+      dataset.value.forEach((entry, index) => {
+        const name = entry.split('=', 1)[0]!;
+        if (seen.has(name)) {
+          addIssue({
+            message: `${name} is set twice in this list`,
+            path: [{ type: 'array', origin: 'value', input: dataset.value, key: index, value: entry }],
+          });
+        }
+        seen.add(name);
+      });
+    }),
+  ),
+);
 
-/** Like a string, or a map with `error` naming both accepted forms. */
-const strictMap = <T extends z.core.$ZodLooseShape>(shape: T, forms: string) =>
-  z.strictObject(shape, {
-    error: (issue) => (issue.code === 'invalid_type' ? `expected ${forms}, got ${describeValue(issue.input)}` : undefined),
-  });
-
-const build = z.preprocess(
+const build = preprocess(
   (value) => (typeof value === 'string' ? { path: value } : value),
   strictMap(
-    { path: text('a directory').default('.'), manifest: text('a Dockerfile name relative to path').default('Dockerfile') },
+    {
+      path: v.optional(text('a directory'), '.'),
+      manifest: v.optional(text('a Dockerfile name relative to path'), 'Dockerfile'),
+    },
     'a directory or a map with path and manifest',
   ),
 );
 
-const command = z.preprocess(
+const command = preprocess(
   (value) => (typeof value === 'string' ? ['sh', '-c', value] : value),
-  z
-    .array(text('a string'), { error: (issue) => `expected a string or a list of strings, got ${describeValue(issue.input)}` })
-    .refine((words) => words.length > 0 && words.at(-1) !== '', { error: 'expected a non-empty command' }),
+  v.pipe(
+    v.array(text('a string'), got('expected a string or a list of strings')),
+    v.check((words) => words.length > 0 && words.at(-1) !== '', 'expected a non-empty command'),
+  ),
 );
 
-const domain = z.preprocess(
+const domain = preprocess(
   (value) => (typeof value === 'string' ? [value] : value),
-  z.array(text('a host name'), { error: (issue) => `expected a host name or a list of them, got ${describeValue(issue.input)}` }),
+  v.array(text('a host name'), got('expected a host name or a list of them')),
 );
 
-const healthCommand = z.preprocess(
+const healthCommand = preprocess(
   // ECS wants CMD/CMD-SHELL first: a string runs in the shell, a bare list is exec form
   (value) =>
     typeof value === 'string'
@@ -89,24 +148,25 @@ const healthCommand = z.preprocess(
       : Array.isArray(value) && value[0] !== 'CMD' && value[0] !== 'CMD-SHELL'
         ? ['CMD', ...(value as unknown[])]
         : value,
-  z
-    .array(text('a string'), { error: (issue) => `expected a string or a list of strings, got ${describeValue(issue.input)}` })
-    .refine((words) => words.length > 1 && words.slice(1).some((word) => word !== ''), { error: 'expected a non-empty command' }),
+  v.pipe(
+    v.array(text('a string'), got('expected a string or a list of strings')),
+    v.check((words) => words.length > 1 && words.slice(1).some((word) => word !== ''), 'expected a non-empty command'),
+  ),
 );
 
-const health = z.preprocess(
+const health = preprocess(
   (value) => (typeof value === 'string' ? { path: value } : value),
   strictMap(
     {
-      path: text('an HTTP path').optional(),
-      interval: intBetween(ALB_HEALTH.interval[0], ALB_HEALTH.interval[1], 'MANIFEST_HEALTH').optional(),
-      timeout: intBetween(ALB_HEALTH.timeout[0], ALB_HEALTH.timeout[1], 'MANIFEST_HEALTH').optional(),
-      grace: intBetween(0, 2_147_483_647, 'MANIFEST_HEALTH').optional(),
-      healthy: intBetween(ALB_HEALTH.threshold[0], ALB_HEALTH.threshold[1], 'MANIFEST_HEALTH').optional(),
-      unhealthy: intBetween(ALB_HEALTH.threshold[0], ALB_HEALTH.threshold[1], 'MANIFEST_HEALTH').optional(),
+      path: v.optional(text('an HTTP path')),
+      interval: v.optional(intBetween(ALB_HEALTH.interval[0], ALB_HEALTH.interval[1], 'MANIFEST_HEALTH')),
+      timeout: v.optional(intBetween(ALB_HEALTH.timeout[0], ALB_HEALTH.timeout[1], 'MANIFEST_HEALTH')),
+      grace: v.optional(intBetween(0, 2_147_483_647, 'MANIFEST_HEALTH')),
+      healthy: v.optional(intBetween(ALB_HEALTH.threshold[0], ALB_HEALTH.threshold[1], 'MANIFEST_HEALTH')),
+      unhealthy: v.optional(intBetween(ALB_HEALTH.threshold[0], ALB_HEALTH.threshold[1], 'MANIFEST_HEALTH')),
       // YAML reads `codes: 200` as a number; the ALB matcher is a string
-      codes: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), text('a matcher like "200-399"')).optional(),
-      command: healthCommand.optional(),
+      codes: v.optional(preprocess((value) => (typeof value === 'number' ? String(value) : value), text('a matcher like "200-399"'))),
+      command: v.optional(healthCommand),
     },
     'an HTTP path or a map with path, interval, timeout, grace, healthy, unhealthy, codes, command',
   ),
@@ -114,9 +174,9 @@ const health = z.preprocess(
 
 const scale = strictMap(
   {
-    count: intBetween(0, 1000).optional(),
-    cpu: intBetween(TASK_CPU.min, TASK_CPU.max, 'MANIFEST_CPU_MEMORY').optional(),
-    memory: intBetween(TASK_MEMORY.min, TASK_MEMORY.max, 'MANIFEST_CPU_MEMORY').optional(),
+    count: v.optional(intBetween(0, 1000)),
+    cpu: v.optional(intBetween(TASK_CPU.min, TASK_CPU.max, 'MANIFEST_CPU_MEMORY')),
+    memory: v.optional(intBetween(TASK_MEMORY.min, TASK_MEMORY.max, 'MANIFEST_CPU_MEMORY')),
   },
   'a map with count, cpu, memory',
 );
@@ -124,67 +184,76 @@ const scale = strictMap(
 // ECS rolling update: minimumHealthyPercent 0–100 and maximumPercent 100–200 (Convox's bounds);
 // the cross-check max > min lives in the parser.
 const deployment = strictMap(
-  { minimum: intBetween(0, 100).optional(), maximum: intBetween(100, 200).optional() },
+  { minimum: v.optional(intBetween(0, 100)), maximum: v.optional(intBetween(100, 200)) },
   'a map with minimum, maximum',
 );
 
 const alarms = strictMap(
   {
-    cpu: intBetween(1, 100).optional(),
-    memory: intBetween(1, 100).optional(),
-    http5xx: intBetween(1, 1_000_000).optional(),
-    unhealthy: intBetween(1, 1000).optional(),
+    cpu: v.optional(intBetween(1, 100)),
+    memory: v.optional(intBetween(1, 100)),
+    http5xx: v.optional(intBetween(1, 1_000_000)),
+    unhealthy: v.optional(intBetween(1, 1000)),
   },
   'a map with cpu, memory, http5xx, unhealthy',
 );
 
-const secrets = z.record(
-  z.string().refine((name) => ENV_NAME.test(name) && !name.startsWith('RACKLESS_'), {
-    error: 'expected an environment variable name (letters, digits, _; not starting with a digit or RACKLESS_)',
-    params: { code: 'MANIFEST_SECRET' },
-  }),
+const secrets = mapOf(
+  v.pipe(
+    v.string(),
+    coded(
+      'MANIFEST_SECRET',
+      v.check(
+        (name: string) => ENV_NAME.test(name) && !name.startsWith('RACKLESS_'),
+        'expected an environment variable name (letters, digits, _; not starting with a digit or RACKLESS_)',
+      ),
+    ),
+  ),
   text('an SSM parameter name or an SSM/Secrets Manager ARN'),
-  { error: (issue) => `expected a map of NAME: /ssm/parameter/name, got ${describeValue(issue.input)}` },
+  'a map of NAME: /ssm/parameter/name',
 );
 
-export const serviceSchema = strictMap(
-  {
-    build: build.optional(),
-    image: text('an image reference').optional(),
-    command: command.optional(),
-    port: intBetween(1, 65535, 'MANIFEST_PORT').optional(),
-    domain: domain.optional(),
-    health: health.optional(),
-    scale: scale.optional(),
-    deployment: deployment.optional(),
-    environment: environment.optional(),
-    secrets: secrets.optional(),
-    deregistrationDelay: intBetween(0, 3600).optional(),
-    alarms: alarms.optional(),
-  },
-  'a map of service settings',
+const serviceEntries = {
+  build: v.optional(build),
+  image: v.optional(text('an image reference')),
+  command: v.optional(command),
+  port: v.optional(intBetween(1, 65535, 'MANIFEST_PORT')),
+  domain: v.optional(domain),
+  health: v.optional(health),
+  scale: v.optional(scale),
+  deployment: v.optional(deployment),
+  environment: v.optional(environment),
+  secrets: v.optional(secrets),
+  deregistrationDelay: v.optional(intBetween(0, 3600)),
+  alarms: v.optional(alarms),
+};
+
+export const serviceSchema = strictMap(serviceEntries, 'a map of service settings');
+
+const serviceName = v.pipe(
+  v.string(),
+  coded(
+    'MANIFEST_SERVICE_NAME',
+    v.regex(SERVICE_NAME, `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`),
+  ),
 );
 
 export const manifestSchema = strictMap(
   {
-    environment: environment.optional(),
-    services: z.record(
-      z.string().regex(SERVICE_NAME),
-      serviceSchema,
-      { error: (issue) => `expected a map of service name → settings, got ${describeValue(issue.input)}` },
-    ),
+    environment: v.optional(environment),
+    services: mapOf(serviceName, serviceSchema, 'a map of service name → settings'),
   },
   'a map with environment and services',
 );
 
-export type RawManifest = z.output<typeof manifestSchema>;
-export type RawService = z.output<typeof serviceSchema>;
+export type RawManifest = v.InferOutput<typeof manifestSchema>;
+export type RawService = v.InferOutput<typeof serviceSchema>;
 
 /** Keys allowed at each manifest level, for "did you mean" hints on unknown keys. */
 export function allowedKeys(path: ReadonlyArray<PropertyKey>): string[] {
   const levels: Record<string, string[]> = {
     '': ['environment', 'services'],
-    service: Object.keys(serviceSchema.shape),
+    service: Object.keys(serviceEntries),
     build: ['path', 'manifest'],
     health: ['path', 'interval', 'timeout', 'grace', 'healthy', 'unhealthy', 'codes', 'command'],
     scale: ['count', 'cpu', 'memory'],
