@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { KeyRejected } from '../errors.js';
 import type { LifecycleAction } from './types.js';
 
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
 
-const lifecycleEvent = z.object({
-  'detail-type': z.literal('EC2 Instance-terminate Lifecycle Action'),
-  detail: z.object({
-    LifecycleActionToken: z.string().min(1),
-    LifecycleHookName: z.string().min(1),
-    AutoScalingGroupName: z.string().min(1),
-    EC2InstanceId: z.string().regex(/^i-[0-9a-f]+$/),
-    LifecycleTransition: z.string(),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+const lifecycleEvent = v.object({
+  'detail-type': v.literal('EC2 Instance-terminate Lifecycle Action'),
+  detail: v.object({
+    LifecycleActionToken: nonEmpty,
+    LifecycleHookName: nonEmpty,
+    AutoScalingGroupName: nonEmpty,
+    EC2InstanceId: v.pipe(v.string(), v.regex(/^i-[0-9a-f]+$/)),
+    LifecycleTransition: v.string(),
   }),
 });
 
@@ -21,13 +23,13 @@ const lifecycleEvent = z.object({
  * drain); throws KeyRejected, naming the field, for an event that is not one at all.
  */
 export function lifecycleActionOf(event: unknown): LifecycleAction | null {
-  const parsed = lifecycleEvent.safeParse(event);
+  const parsed = v.safeParse(lifecycleEvent, event);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || 'event';
-    throw new KeyRejected('DRAIN_EVENT_INVALID', `not an EC2 Instance-terminate Lifecycle Action event: ${where}: ${issue?.message ?? 'invalid'}`, { path: where });
+    const issue = parsed.issues[0];
+    const where = v.getDotPath(issue) || 'event';
+    throw new KeyRejected('DRAIN_EVENT_INVALID', `not an EC2 Instance-terminate Lifecycle Action event: ${where}: ${issue.message}`, { path: where });
   }
-  const { detail } = parsed.data;
+  const { detail } = parsed.output;
   if (detail.LifecycleTransition !== TERMINATING) return null;
   return {
     instanceId: detail.EC2InstanceId,
