@@ -5,7 +5,7 @@ import { observations, loadWatch } from '../shared/watch/watch.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { colors, type Io } from './io.js';
-import { deployNotification, endpointsOf, releaseOf, renderDeploy, type FinishedExecution } from './outcome.js';
+import { deployMessage, endpointsOf, releaseOf, type FinishedExecution } from './outcome.js';
 
 /**
  * Follows one deploy execution by polling, cheaply: DescribeExecution and GetExecutionHistory of the
@@ -203,10 +203,10 @@ export class DeployFollower {
   private async finish(done: FinishedExecution): Promise<number> {
     if (this.lineOpen) this.io.out('\n');
     this.lineOpen = false;
-    const notification = await deployNotification(this.ctx, done);
+    const message = await deployMessage(this.ctx, done);
     if (done.status === 'SUCCEEDED') {
       const release = await releaseOf(this.ctx, this.app, this.name);
-      this.io.out(`\n${this.c.green('✓')} ${renderDeploy(notification).split('\n')[0]}\n`);
+      this.io.out(`\n${this.c.green('✓')} ${message.split('\n')[0]}\n`);
       const endpoints = endpointsOf(release);
       if (endpoints.length) {
         this.io.out('Endpoints:\n');
@@ -214,7 +214,7 @@ export class DeployFollower {
       }
       return 0;
     }
-    this.io.out(`\n${this.c.red('✗')} ${renderDeploy(notification)}\n`);
+    this.io.out(`\n${this.c.red('✗')} ${message}\n`);
     return 1;
   }
 }

@@ -114,9 +114,12 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
     timings: state.timings.map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),
   };
-  await publish(deps.sns, deps.topicArn, notification);
+  const rendered = await publish(deps.sns, deps.topicArn, notification);
+  // the CLI shows a deploy's outcome in the same words as the SNS message
   await deps.store.recordEvent(state.app, state.execution, {
     type: 'deploy',
+    execution: state.execution,
+    notification: { subject: rendered.subject, message: rendered.message },
     status: outcome.status,
     ...(state.release ? { release: state.release.id } : {}),
     ...(outcome.code ? { code: outcome.code, message: outcome.message } : {}),
