@@ -52,3 +52,15 @@ describe('compareOrder', () => {
     expect(Math.sign(compareOrder(a, b))).toBe(sign);
   });
 });
+
+describe('executionName without versioning', () => {
+  it('tells two writes of the same bytes to one key apart by their sequencer', () => {
+    const first = { bucket: 'b', key: 'apps/shop/x.tgz', etag: 'same', sequencer: '01' };
+    expect(executionName('shop', first)).not.toBe(executionName('shop', { ...first, sequencer: '02' }));
+  });
+
+  it('names a versioned write by its version alone, so a client that knows the version id can compute it', () => {
+    const source = { bucket: 'b', key: 'apps/shop/x.tgz', versionId: 'v1' };
+    expect(executionName('shop', { ...source, etag: 'e', sequencer: '0A' })).toBe(executionName('shop', source));
+  });
+});
