@@ -9,8 +9,9 @@ import { CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV
 import { CreateBucketCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_ACCOUNT, loadDefinition, runStateMachine, TaskTokenBus, type Handler, type RunResult } from './asl.js';
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { asyncRetryAttempts, invokeAsync, type FailureRecord } from './async-invoke.js';
+import { LOCAL_ACCOUNT, lambdaArn, loadDefinition, runStateMachine, TaskTokenBus, type Handler, type RunResult } from './asl.js';
 import { installTaskTokenBus } from './token-bus.js';
 import { EcsSimulator, type RolloutScenario } from './ecs-simulator.js';
 
@@ -60,6 +61,8 @@ export class LocalRack {
   private sequence = 0;
   private builds = new Map<string, BuildScenario>();
   private queueUrl = '';
+  private failedInvocationsUrl = '';
+  private readonly asyncRetries = asyncRetryAttempts();
   private readonly clients;
   private readonly clientConfig;
   /** states entered by every execution, in order: [execution, state] */
@@ -115,6 +118,7 @@ export class LocalRack {
     const topic = await sns.send(new CreateTopicCommand({ Name: `${name}-notifications` }));
     const alarmTopic = await sns.send(new CreateTopicCommand({ Name: `${name}-alarms` }));
     const queue = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-inbox` }));
+    this.failedInvocationsUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-failed-invocations` }))).QueueUrl!;
     this.queueUrl = queue.QueueUrl!;
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
@@ -328,16 +332,25 @@ export class LocalRack {
 
   /**
    * ECS events go to task-events the way the EventBridge rule delivers them: an asynchronous
-   * invocation, which Lambda retries twice before giving up.
+   * invocation, retried as serverless.yml configures, then kept in the failed-invocations queue.
    */
   async deliverEcsEvent(event: Record<string, unknown>): Promise<unknown> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.handler('task-events')(event, {});
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
+    const outcome = await invokeAsync(this.handler('task-events'), event, {
+      functionArn: lambdaArn('task-events', this.region),
+      retries: this.asyncRetries,
+      onFailure: async (record) => {
+        await this.clients.sqs.send(new SendMessageCommand({ QueueUrl: this.failedInvocationsUrl, MessageBody: JSON.stringify(record) }));
+      },
+    });
+    if (outcome.failed) throw new Error(`task-events failed ${outcome.failed.requestContext.approximateInvokeCount} times: ${outcome.failed.responsePayload.errorMessage}`);
+    return outcome.result;
+  }
+
+  /** What the failed-invocations queue holds (Lambda destination records), removing them. */
+  async failedInvocations(): Promise<FailureRecord[]> {
+    const res = await this.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.failedInvocationsUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    for (const m of res.Messages ?? []) await this.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: this.failedInvocationsUrl, ReceiptHandle: m.ReceiptHandle }));
+    return (res.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}') as FailureRecord);
   }
 
   /** Drains the SNS → SQS subscription: every notification published so far. */

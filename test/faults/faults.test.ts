@@ -13,6 +13,7 @@ import { FirstAttemptFaults } from '../../local/faults.js';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
 import { documentClient, Store } from '../../shared/aws/store.js';
+import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 
 let rack: LocalRack;
@@ -96,6 +97,26 @@ describe('faults', () => {
     expect(groups.TargetGroups?.filter((g) => g.TargetGroupName?.startsWith(`${app}-web`))).toHaveLength(1);
     const rules = await rack.aws.elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
     expect(rules.Rules?.filter((r) => JSON.stringify(r.Conditions).includes(`${app}.faults.example.com`))).toHaveLength(1);
+  });
+
+  it('an ECS event whose processing keeps failing ends up in the failed-invocations queue with its original body', async () => {
+    const event = loadEvent('ecs-deployment-completed');
+    const send = DynamoDBDocumentClient.prototype.send;
+    // the table is unreachable for as long as Lambda keeps retrying
+    DynamoDBDocumentClient.prototype.send = function send() {
+      return Promise.reject(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }));
+    } as typeof send;
+    try {
+      await expect(rack.deliverEcsEvent(event)).rejects.toThrow(/task-events failed 3 times/);
+    } finally {
+      DynamoDBDocumentClient.prototype.send = send;
+    }
+    const [record, ...more] = await rack.failedInvocations();
+    expect(more).toEqual([]);
+    expect(record).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 }, responsePayload: { errorType: 'TransientError' } });
+    expect(record!.requestPayload).toEqual(event);
+    // replaying the kept body once the table is back processes it
+    await expect(rack.deliverEcsEvent(record!.requestPayload as Record<string, unknown>)).resolves.toMatchObject({ type: 'deployment' });
   });
 
   it('a build that times out ends the deploy with TIMED_OUT and nothing promoted', async () => {
