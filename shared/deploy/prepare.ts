@@ -3,9 +3,9 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
 import { domainConflicts, listRules, targetGroupName } from '../aws/elb.js';
-import { putBuild, type QueueItem, type Store } from '../aws/store.js';
+import { putBuild, type Store } from '../aws/store.js';
+import { newerWaiting } from '../queue/decide.js';
 import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../errors.js';
-import { compareOrder } from '../keys.js';
 import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
@@ -81,13 +81,6 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   });
   await deps.store.rememberSource(state.app, source, scan.stripComponents, baseImages);
   return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };
-}
-
-/** Pure: the newest deploy of the app that waits behind this one, if any. */
-export function newerWaiting(queue: QueueItem[], state: Pick<DeployState, 'execution' | 'order'>): QueueItem | undefined {
-  return queue
-    .filter((item) => item.status === 'waiting' && item.execution !== state.execution && compareOrder(item.order, state.order) > 0)
-    .sort((a, b) => compareOrder(b.order, a.order))[0];
 }
 
 async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits?: Partial<ScanLimits>) {

@@ -6,7 +6,7 @@ import { updateBuild, type Store } from '../aws/store.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { taskDefinitionInput } from '../taskdef/task-definition.js';
 import { Superseded } from '../errors.js';
-import { newerWaiting } from './prepare.js';
+import { newerWaiting } from '../queue/decide.js';
 import type { DeployState } from './state.js';
 
 export interface ReleaseDeps {

@@ -31,3 +31,10 @@ export function handoverDecision(queue: QueueItem[]): { next?: QueueItem; supers
   const [next, ...older] = waiting;
   return { next, supersedes: older };
 }
+
+/** Pure: the newest deploy of the app that waits behind this one, if any. */
+export function newerWaiting(queue: QueueItem[], state: Pick<QueueItem, 'execution' | 'order'>): QueueItem | undefined {
+  return queue
+    .filter((item) => item.status === 'waiting' && item.execution !== state.execution && compareOrder(item.order, state.order) > 0)
+    .sort((a, b) => compareOrder(b.order, a.order))[0];
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
 import { buildFailure, outcomeOf } from '../../shared/deploy/notify.js';
-import { newerWaiting } from '../../shared/deploy/prepare.js';
+import { newerWaiting } from '../../shared/queue/decide.js';
 import { pickPriority } from '../../shared/aws/elb.js';
 import { rollbackPlan } from '../../shared/deploy/rollback.js';
 import type { DeployState } from '../../shared/deploy/state.js';
