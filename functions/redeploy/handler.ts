@@ -20,6 +20,7 @@ type Incoming =
   | EventBridgeEvent<'Redeploy Requested', RedeployRequestedDetail>
   | EventBridgeEvent<'ECR Image Action', EcrImageActionDetail>
   // a schedule rule's constant Input: {"app": "shop", "rebuild": true}
+  | EventBridgeEvent<'Scheduled Event', Record<string, never>>
   | (RedeployRequestedDetail & { 'detail-type'?: undefined });
 
 async function requests(event: Incoming): Promise<RedeployRequest[]> {
@@ -33,7 +34,8 @@ async function requests(event: Incoming): Promise<RedeployRequest[]> {
   if (event['detail-type'] === 'Redeploy Requested') {
     return [{ ...event.detail, trigger: event.detail.rebuild ? 'rebuild' : 'redeploy', requestId: event.id, time: event.time }];
   }
-  const scheduled = event as RedeployRequestedDetail;
+  // a schedule rule without a target input delivers the bare Scheduled Event: no app in it
+  const scheduled = (event['detail-type'] === 'Scheduled Event' ? {} : event) as RedeployRequestedDetail;
   // a schedule fires once per period: the minute names the request, so a retried delivery dedupes
   return [{ ...scheduled, trigger: 'schedule', requestId: `schedule/${now.slice(0, 16)}`, time: now }];
 }
@@ -48,7 +50,7 @@ export const handler = lambda('redeploy', async (event: Incoming) => {
       continue;
     }
     if (!decision.accept) {
-      results.push(await reject(decision.app ?? request.app, decision.reason, request.release));
+      results.push(await reject(decision.app ?? request.app ?? '(no app named)', decision.reason, request.release));
       continue;
     }
     const started = await startOnce(sfn, config.STATE_MACHINE_ARN, decision.state.execution, decision.state);

@@ -13,6 +13,9 @@ export type RedeployDecision = { accept: true; state: DeployState } | { accept: 
 
 /** Pure: the deploy input for a redeploy request, given the app's record. */
 export function redeployState(request: RedeployRequest, app: AppRecord | undefined): RedeployDecision {
+  if (typeof request.app !== 'string' || request.app === '') {
+    return { accept: false, reason: 'a redeploy request must name an app, e.g. {"app": "shop"}; a schedule rule gives it as its target input' };
+  }
   if (!APP_NAME.test(request.app)) return { accept: false, reason: `"${request.app}" is not a valid app name (${APP_NAME.source})` };
   if (!app) return { accept: false, app: request.app, reason: `app ${request.app} does not exist in this rack: deploy a tarball to apps/${request.app}/ first` };
   const base = {

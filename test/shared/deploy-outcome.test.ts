@@ -54,6 +54,7 @@ describe('redeployState', () => {
     ['unknown app', request, undefined, { accept: false, reason: expect.stringMatching(/does not exist/) }],
     ['no release yet', request, { app: 'shop' }, { accept: false, reason: expect.stringMatching(/no current release/) }],
     ['bad name', { ...request, app: 'Bad!' }, undefined, { accept: false, reason: expect.stringMatching(/not a valid app name/) }],
+    ['no app at all (a schedule without input)', { ...request, app: undefined as unknown as string }, undefined, { accept: false, reason: expect.stringMatching(/must name an app/) }],
   ] as const)('%s', (_label, req, record, expected) => {
     expect(redeployState(req, record as never)).toMatchObject(expected);
   });
