@@ -17,16 +17,4 @@ export function configDeployState(app: string, currentRelease: string, requestId
   };
 }
 
-/** The SSM parameter of an app secret: /rackless/<rack>/<app>/<KEY>. */
-export function secretParameterName(rack: string, app: string, key: string): string {
-  return `/rackless/${rack}/${app}/${key}`;
-}
-
-/** How app config marks a value held in SSM (CloudFormation's dynamic-reference spelling). */
-export function secretReference(parameter: string): string {
-  return `{{resolve:ssm-secure:${parameter}}}`;
-}
-
-export function parseSecretReference(value: string): string | undefined {
-  return /^\{\{resolve:ssm-secure:(.+)\}\}$/.exec(value)?.[1];
-}
+export { parseSecretReference, secretParameterName, secretReference } from '../shared/taskdef/secret-reference.js';

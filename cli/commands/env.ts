@@ -86,18 +86,16 @@ export async function envUnset(keys: string[], options: GlobalOptions & { app?: 
   return releaseWithConfig(ctx, io, app, config, options);
 }
 
-/** env name → SSM name the current release's services read through `secrets:` */
-async function currentSecrets(ctx: Context, app: string): Promise<Record<string, string>> {
+/** The names the current release's services read: bare `environment:` entries and `secrets:` keys. */
+async function currentSecrets(ctx: Context, app: string): Promise<Set<string>> {
   const current = await ctx.store.currentRelease(app);
-  return Object.assign({}, ...(current?.manifest.services ?? []).map((s) => s.secrets));
+  return new Set((current?.manifest.services ?? []).flatMap((s) => [...s.environment.filter((e) => !e.includes('=')), ...Object.keys(s.secrets)]));
 }
 
-/** Tasks get a secret through a service's `secrets:` (valueFrom); say so when no service reads it. */
-function secretHint(ctx: Context, io: Io, app: string, keys: string[], secrets: Record<string, string>): void {
+/** A secret reaches tasks (as valueFrom) through a bare `environment:` name: say so when none lists it. */
+function secretHint(ctx: Context, io: Io, app: string, keys: string[], read: Set<string>): void {
   for (const key of keys) {
-    const parameter = secretParameterName(ctx.rack.name, app, key);
-    const declared = secrets[key];
-    if (declared && (declared === parameter || declared.endsWith(`:parameter${parameter}`))) continue;
-    io.err(`note: no service of ${app} reads ${key} from ${parameter}; add to rackless.yml:  secrets: {${key}: ${parameter}}\n`);
+    if (read.has(key)) continue;
+    io.err(`note: no service of ${app} lists ${key} in rackless.yml; add it as a bare name (environment: [${key}]) and tasks get it from ${secretParameterName(ctx.rack.name, app, key)} as a secret\n`);
   }
 }

@@ -1,5 +1,6 @@
 import type { ContainerDefinition, KeyValuePair, RegisterTaskDefinitionCommandInput, Secret } from '@aws-sdk/client-ecs';
 import { ManifestInvalid } from '../errors.js';
+import { parseSecretReference } from './secret-reference.js';
 import { CONTAINER_HEALTH } from '../manifest/limits.js';
 import type { ServiceSpec } from '../manifest/types.js';
 
@@ -54,16 +55,29 @@ export function secretValueFrom(reference: string, region: string, accountId: st
 const byName = <T extends { name?: string | undefined }>(a: T, b: T): number =>
   a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0;
 
+/** Bare names whose app config value is an SSM reference (`env set --secret`): env name → parameter. */
+function appSecrets(args: TaskDefinitionArgs): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const entry of args.service.environment) {
+    const value = entry.includes('=') ? undefined : args.appConfig[entry];
+    const parameter = value === undefined ? undefined : parseSecretReference(value);
+    if (parameter) found.set(entry, parameter);
+  }
+  return found;
+}
+
 function containerEnvironment(args: TaskDefinitionArgs): KeyValuePair[] {
   const { service } = args;
   const values = new Map<string, string>();
   const missing: string[] = [];
+  const secret = appSecrets(args);
   for (const entry of service.environment) {
     const eq = entry.indexOf('=');
     if (eq !== -1) {
       values.set(entry.slice(0, eq), entry.slice(eq + 1));
       continue;
     }
+    if (secret.has(entry)) continue;
     const value = args.appConfig[entry];
     if (value === undefined) missing.push(entry);
     else values.set(entry, value);
@@ -85,7 +99,9 @@ function containerEnvironment(args: TaskDefinitionArgs): KeyValuePair[] {
 }
 
 function containerSecrets(args: TaskDefinitionArgs): Secret[] {
-  return Object.entries(args.service.secrets)
+  // the manifest's secrets first; an app-level secret of the same name is the same parameter or loses
+  const references = new Map([...appSecrets(args), ...Object.entries(args.service.secrets)]);
+  return [...references]
     .map(([name, reference]) => ({ name, valueFrom: secretValueFrom(reference, args.region, args.accountId) }))
     .sort(byName);
 }

@@ -178,6 +178,16 @@ describe('rackless env', () => {
     ]);
   });
 
+  it('gives a secret to the tasks of a service that lists it as a bare environment name', async () => {
+    expect((await h.cli(['deploy', await appDir('services:\n  web:\n    build: .\n    environment: [API_TOKEN]\n'), '--app', 'tok'])).code).toBe(1);
+    // no release yet (the first deploy lacked API_TOKEN): set it, then deploy
+    expect((await h.cli(['env', 'set', 'API_TOKEN=s3cr3t', '--secret', '--app', 'tok'])).code).toBe(0);
+    expect((await h.cli(['deploy', await appDir('services:\n  web:\n    build: .\n    environment: [API_TOKEN]\n'), '--app', 'tok'])).code).toBe(0);
+    const td = await liveTaskDefinition('tok');
+    expect(td.containerDefinitions![0]!.secrets).toEqual([{ name: 'API_TOKEN', valueFrom: `arn:aws:ssm:us-east-1:123456789012:parameter/rackless/${RACK}/tok/API_TOKEN` }]);
+    expect(JSON.stringify(td)).not.toContain('s3cr3t');
+  });
+
   it('refuses to unset a variable the manifest needs: the release fails before any ECS change', async () => {
     const result = await h.cli(['env', 'unset', 'GREETING', '--app', 'cfg']);
     // the manifest still names GREETING: the release fails before any ECS change, with the reason

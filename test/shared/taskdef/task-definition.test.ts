@@ -215,3 +215,18 @@ describe('taskDefinitionInput', () => {
     expect(web.command).toEqual(['sh', '-c', 'npm start']);
   });
 });
+
+describe('taskDefinitionInput: app-level secrets', () => {
+  it('turns a bare name whose config value is an SSM reference into valueFrom, never plaintext', () => {
+    const manifest = parseManifest('environment: [DB_PASSWORD, MODE]\nservices:\n  web:\n    image: httpd:2.4\n', { app: 'shop', rackDomain: 'r.example.com', files: {}, paths: [] });
+    const input = taskDefinitionInput({
+      rack: 'r', app: 'shop', service: manifest.services[0]!, image: 'httpd:2.4', releaseId: 'R1', region: 'us-east-1', accountId: '123456789012',
+      logGroup: '/rackless/r/shop', executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+      appConfig: { DB_PASSWORD: '{{resolve:ssm-secure:/rackless/r/shop/DB_PASSWORD}}', MODE: 'prod' },
+    });
+    const container = input.containerDefinitions![0]!;
+    expect(container.secrets).toEqual([{ name: 'DB_PASSWORD', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/r/shop/DB_PASSWORD' }]);
+    expect(container.environment?.map((e) => e.name)).not.toContain('DB_PASSWORD');
+    expect(JSON.stringify(input)).not.toContain('resolve:ssm-secure');
+  });
+});
