@@ -35,22 +35,16 @@ export async function readAlarmState(store: Store, serviceName: string): Promise
 
 /** Adds one to the open window; false when the window or revision moved since the decision (decide again). */
 export async function applyCount(store: Store, serviceName: string, revision: number, decision: Count): Promise<boolean> {
-  try {
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: stateKey(serviceName),
-        UpdateExpression: decision.episodeStops ? 'ADD #count :one, episodeStops :one SET expiresAt = :ttl' : 'ADD #count :one SET expiresAt = :ttl',
-        ConditionExpression: '#revision = :revision AND #start = :start',
-        ExpressionAttributeNames: { '#count': `${decision.channel}Count`, '#start': `${decision.channel}Start`, '#revision': 'revision' },
-        ExpressionAttributeValues: { ':one': 1, ':ttl': ttl(), ':revision': revision, ':start': decision.windowStart },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return store.conditional(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: stateKey(serviceName),
+      UpdateExpression: decision.episodeStops ? 'ADD #count :one, episodeStops :one SET expiresAt = :ttl' : 'ADD #count :one SET expiresAt = :ttl',
+      ConditionExpression: '#revision = :revision AND #start = :start',
+      ExpressionAttributeNames: { '#count': `${decision.channel}Count`, '#start': `${decision.channel}Start`, '#revision': 'revision' },
+      ExpressionAttributeValues: { ':one': 1, ':ttl': ttl(), ':revision': revision, ':start': decision.windowStart },
+    }),
+  );
 }
 
 /** Claims the new window (and so the right to send its alarm); false when another Lambda changed the state first. */
@@ -59,33 +53,27 @@ export async function applyAlarm(store: Store, serviceName: string, previous: Se
   // stops counted into a continuing episode between our read and this write are kept by ADD
   const episode = decision.continues ? ' ADD episodeStops :stops' : ', episodeStops = :stops';
   const stopsAdded = decision.continues ? decision.next.episodeStops - previous.episodeStops : decision.next.episodeStops;
-  try {
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: stateKey(serviceName),
-        UpdateExpression: `SET #revision = :next, #start = :start, #count = :one, alarmed = :true, alarmedAt = :alarmedAt, #app = :app, #service = :service, expiresAt = :ttl${episode}`,
-        ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(pk)' : '#revision = :revision',
-        ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#count': `${decision.channel}Count`, '#revision': 'revision', '#app': 'app', '#service': 'service' },
-        ExpressionAttributeValues: {
-          ':next': decision.next.revision,
-          ':start': window.start,
-          ':one': 1,
-          ':true': true,
-          ':alarmedAt': decision.next.alarmedAt,
-          ':app': owner.app,
-          ':service': owner.service,
-          ':ttl': ttl(),
-          ':stops': stopsAdded,
-          ...(previous.revision === 0 ? {} : { ':revision': previous.revision }),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return store.conditional(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: stateKey(serviceName),
+      UpdateExpression: `SET #revision = :next, #start = :start, #count = :one, alarmed = :true, alarmedAt = :alarmedAt, #app = :app, #service = :service, expiresAt = :ttl${episode}`,
+      ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(pk)' : '#revision = :revision',
+      ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#count': `${decision.channel}Count`, '#revision': 'revision', '#app': 'app', '#service': 'service' },
+      ExpressionAttributeValues: {
+        ':next': decision.next.revision,
+        ':start': window.start,
+        ':one': 1,
+        ':true': true,
+        ':alarmedAt': decision.next.alarmedAt,
+        ':app': owner.app,
+        ':service': owner.service,
+        ':ttl': ttl(),
+        ':stops': stopsAdded,
+        ...(previous.revision === 0 ? {} : { ':revision': previous.revision }),
+      },
+    }),
+  );
 }
 
 /**
@@ -94,20 +82,16 @@ export async function applyAlarm(store: Store, serviceName: string, previous: Se
  */
 export async function reopenWindow(store: Store, serviceName: string, previous: ServiceAlarmState, decision: Alarm): Promise<void> {
   const stopsAdded = decision.next.episodeStops - previous.episodeStops;
-  try {
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: stateKey(serviceName),
-        UpdateExpression: 'SET #revision = :reopened, #start = :expired, alarmed = :alarmed ADD episodeStops :minus',
-        ConditionExpression: '#revision = :claimed',
-        ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#revision': 'revision' },
-        ExpressionAttributeValues: { ':reopened': decision.next.revision + 1, ':expired': 0, ':alarmed': previous.alarmed, ':minus': -stopsAdded, ':claimed': decision.next.revision },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await store.conditional(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: stateKey(serviceName),
+      UpdateExpression: 'SET #revision = :reopened, #start = :expired, alarmed = :alarmed ADD episodeStops :minus',
+      ConditionExpression: '#revision = :claimed',
+      ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#revision': 'revision' },
+      ExpressionAttributeValues: { ':reopened': decision.next.revision + 1, ':expired': 0, ':alarmed': previous.alarmed, ':minus': -stopsAdded, ':claimed': decision.next.revision },
+    }),
+  );
 }
 
 /** Ends the episode once; returns the stored state it ended (exact stop count), or undefined when another Lambda did. */

@@ -82,6 +82,17 @@ export class Store {
     readonly table: string,
   ) {}
 
+  /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
+  async conditional(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   // ---- apps ----
   async getApp(app: string): Promise<AppRecord | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: appKey(app), sk: 'APP' }, ConsistentRead: true }));
@@ -239,19 +250,13 @@ export class Store {
 
   /** True the first time a key is seen within its TTL: dedupe for at-least-once deliveries. */
   async firstSighting(key: string, ttlSeconds = 2 * DAY_SECONDS): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: `SEEN#${key}`, sk: 'SEEN', expiresAt: epochSeconds() + ttlSeconds },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `SEEN#${key}`, sk: 'SEEN', expiresAt: epochSeconds() + ttlSeconds },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   // ---- queue and lock ----
@@ -275,22 +280,16 @@ export class Store {
 
   /** Moves a queue item from one status to another; false when someone else moved it first. */
   async transitionQueueItem(app: string, execution: string, from: QueueItem['status'], to: QueueItem['status']): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: appKey(app), sk: `QUEUE#${execution}` },
-          UpdateExpression: 'SET #status = :to',
-          ConditionExpression: '#status = :from',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':to': to, ':from': from },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: `QUEUE#${execution}` },
+        UpdateExpression: 'SET #status = :to',
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':to': to, ':from': from },
+      }),
+    );
   }
 
   async getLock(app: string): Promise<LockItem | undefined> {
@@ -300,37 +299,25 @@ export class Store {
 
   /** Takes the app's deploy lock if it is free, expired, or already ours. */
   async acquireLock(app: string, lock: LockItem): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: appKey(app), sk: 'LOCK', ...lock },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder',
-          ExpressionAttributeValues: { ':now': epochSeconds(), ':holder': lock.holder },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: appKey(app), sk: 'LOCK', ...lock },
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder',
+        ExpressionAttributeValues: { ':now': epochSeconds(), ':holder': lock.holder },
+      }),
+    );
   }
 
   async releaseLock(app: string, holder: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: appKey(app), sk: 'LOCK' },
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': holder },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'LOCK' },
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeValues: { ':holder': holder },
+      }),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DAY_SECONDS, epochSeconds, isConditionFailure, type Store } from '../aws/store.js';
+import { DAY_SECONDS, epochSeconds, type Store } from '../aws/store.js';
 import { rolloutVerdict, type Observation, type StopSummary, type StopTally, type Verdict, type WatchedDeployment } from '../rollout/verdict.js';
 
 /**
@@ -49,19 +49,15 @@ export async function registerWatch(
 }
 
 async function recordOutcome(store: Store, deploymentId: string, observation: Observation): Promise<void> {
-  try {
-    await store.doc.send(
-      new PutCommand({
-        TableName: store.table,
-        Item: { ...outcomeKey(deploymentId), ...observation, expiresAt: ttl() },
-        // a final outcome is never overwritten by a late or duplicated in-progress event
-        ConditionExpression: 'attribute_not_exists(pk) OR outcome = :progress',
-        ExpressionAttributeValues: { ':progress': 'in-progress' },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await store.conditional(
+    new PutCommand({
+      TableName: store.table,
+      Item: { ...outcomeKey(deploymentId), ...observation, expiresAt: ttl() },
+      // a final outcome is never overwritten by a late or duplicated in-progress event
+      ConditionExpression: 'attribute_not_exists(pk) OR outcome = :progress',
+      ExpressionAttributeValues: { ':progress': 'in-progress' },
+    }),
+  );
 }
 
 /** An ECS Deployment State Change: record it, and resume the watch that follows it, if any. */
@@ -123,20 +119,14 @@ export async function evaluateWatch(store: Store, sender: TaskTokenSender, execu
 
 /** waiting → done, once. False when another caller already closed it. */
 export async function closeWatch(store: Store, execution: string, verdict: Verdict): Promise<boolean> {
-  try {
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: watchKey(execution),
-        UpdateExpression: 'SET #status = :done, verdict = :verdict',
-        ConditionExpression: '#status = :waiting',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return store.conditional(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: watchKey(execution),
+      UpdateExpression: 'SET #status = :done, verdict = :verdict',
+      ConditionExpression: '#status = :waiting',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
+    }),
+  );
 }
