@@ -11,14 +11,19 @@ export function isLifecycleActionGone(error: unknown): boolean {
 
 export type LifecycleCallResult = 'done' | 'gone';
 
+/** The lifecycle action both calls name. */
+function lifecycleTarget(action: LifecycleAction) {
+  return {
+    AutoScalingGroupName: action.autoScalingGroupName,
+    LifecycleHookName: action.lifecycleHookName,
+    LifecycleActionToken: action.lifecycleActionToken,
+    InstanceId: action.instanceId,
+  };
+}
+
 export async function recordHeartbeat(asg: AutoScalingClient, action: LifecycleAction): Promise<LifecycleCallResult> {
   try {
-    await asg.send(new RecordLifecycleActionHeartbeatCommand({
-      AutoScalingGroupName: action.autoScalingGroupName,
-      LifecycleHookName: action.lifecycleHookName,
-      LifecycleActionToken: action.lifecycleActionToken,
-      InstanceId: action.instanceId,
-    }));
+    await asg.send(new RecordLifecycleActionHeartbeatCommand(lifecycleTarget(action)));
     return 'done';
   } catch (error) {
     if (isLifecycleActionGone(error)) return 'gone';
@@ -29,13 +34,7 @@ export async function recordHeartbeat(asg: AutoScalingClient, action: LifecycleA
 /** Always CONTINUE: ABANDON would skip the other hooks on the instance, ECS's own draining included. */
 export async function continueLifecycleAction(asg: AutoScalingClient, action: LifecycleAction): Promise<LifecycleCallResult> {
   try {
-    await asg.send(new CompleteLifecycleActionCommand({
-      AutoScalingGroupName: action.autoScalingGroupName,
-      LifecycleHookName: action.lifecycleHookName,
-      LifecycleActionToken: action.lifecycleActionToken,
-      InstanceId: action.instanceId,
-      LifecycleActionResult: 'CONTINUE',
-    }));
+    await asg.send(new CompleteLifecycleActionCommand({ ...lifecycleTarget(action), LifecycleActionResult: 'CONTINUE' }));
     return 'done';
   } catch (error) {
     if (isLifecycleActionGone(error)) return 'gone';
