@@ -9,7 +9,7 @@ import { handover, type QueueDeps } from '../queue/queue.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { shortTaskDefinition, type StopSummary } from '../rollout/verdict.js';
 import { loadWatch } from '../watch/watch.js';
-import type { DeployState } from './state.js';
+import type { DeployState, StepTimingEntry } from './state.js';
 
 export interface NotifyDeps extends QueueDeps {
   sns: SNSClient;
@@ -29,6 +29,21 @@ export function outcomeOf(state: DeployState): Outcome {
   const base = build ? { code: build.code, message: build.message } : { code: failure.code, message: failure.message };
   const rolledBack = (state.failedStep === 'Promote' || state.failedStep === 'Watch') && !!state.rollback && !(state as { rollbackFailure?: unknown }).rollbackFailure;
   return { status: rolledBack ? 'rolled-back' : 'failed', ...base };
+}
+
+/**
+ * Pure: step timings with the Watch added — the wait between Promote's end and the next step (or now),
+ * which no Lambda measures because no Lambda runs while ECS rolls out.
+ */
+export function withWatchTiming(timings: StepTimingEntry[], now = Date.now()): StepTimingEntry[] {
+  const at = timings.findIndex((t) => t.step === 'Promote');
+  if (at === -1) return timings;
+  const promote = timings[at]!;
+  const start = Date.parse(promote.startedAt) + promote.durationMs;
+  const next = timings[at + 1];
+  const end = next ? Date.parse(next.startedAt) : now;
+  const watch = { step: 'Watch', startedAt: new Date(start).toISOString(), durationMs: Math.max(0, end - start) };
+  return [...timings.slice(0, at + 1), watch, ...timings.slice(at + 1)];
 }
 
 /** CodeBuild .sync failures carry the Build as JSON in Cause. */
@@ -111,7 +126,7 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
     ...(state.release ? { releaseId: state.release.id, releaseNumber: state.release.number } : {}),
     ...(state.source ? { source: `s3://${state.source.bucket}/${state.source.key}` } : { source: `${state.trigger}${state.redeployRelease ? ` of ${state.redeployRelease}` : ''}` }),
     changes: changesOf(state),
-    timings: state.timings.map((t) => ({ step: t.step, durationMs: t.durationMs })),
+    timings: withWatchTiming(state.timings).map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),
   };
   const rendered = await publish(deps.sns, deps.topicArn, notification);

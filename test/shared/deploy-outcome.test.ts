@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
-import { buildFailure, outcomeOf } from '../../shared/deploy/notify.js';
+import { buildFailure, outcomeOf, withWatchTiming } from '../../shared/deploy/notify.js';
 import { newerWaiting } from '../../shared/queue/decide.js';
 import { pickPriority } from '../../shared/aws/elb.js';
 import { rollbackPlan } from '../../shared/deploy/rollback.js';
@@ -93,5 +93,24 @@ describe('pickPriority', () => {
     expect(pickPriority('*.example.com', new Set())).toBeGreaterThanOrEqual(40_000);
     expect(pickPriority('a.example.com', new Set([a]))).toBe(a + 1 === 40_000 ? 1 : a + 1);
     expect(pickPriority('a.example.com', new Set(), 1)).not.toBe(a);
+  });
+});
+
+describe('withWatchTiming', () => {
+  const t = (step: string, startedAt: string, durationMs: number) => ({ step, startedAt, durationMs });
+  it('adds the rollout wait between Promote and the next step', () => {
+    const timings = [t('Prepare', '2026-01-01T00:00:00.000Z', 500), t('Promote', '2026-01-01T00:00:01.000Z', 1000), t('Rollback', '2026-01-01T00:01:02.000Z', 300)];
+    expect(withWatchTiming(timings).map((x) => [x.step, x.durationMs])).toEqual([
+      ['Prepare', 500],
+      ['Promote', 1000],
+      ['Watch', 60_000],
+      ['Rollback', 300],
+    ]);
+  });
+
+  it('ends an unfinished Watch now, and leaves a deploy that never promoted alone', () => {
+    const promoted = [t('Promote', '2026-01-01T00:00:00.000Z', 1000)];
+    expect(withWatchTiming(promoted, Date.parse('2026-01-01T00:00:31.000Z')).at(-1)).toMatchObject({ step: 'Watch', durationMs: 30_000 });
+    expect(withWatchTiming([t('Prepare', '2026-01-01T00:00:00.000Z', 5)])).toHaveLength(1);
   });
 });
