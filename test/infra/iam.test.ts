@@ -273,6 +273,11 @@ describe('the per-app deployer policy in docs/iam.md', () => {
     }
     expect(await simulate(policies, 's3:DeleteObject', { resource: `${arn.bucket}/apps/shop/v2.tar.gz` })).toBe('ImplicitlyDenied');
   });
+
+  it('is the policy the README shows', () => {
+    const policyIn = (file: string) => JSON.parse(/```json\n(\{[\s\S]*?UploadTarballsOfOneApp[\s\S]*?)```/.exec(readFileSync(`${ROOT}${file}`, 'utf8'))![1]!);
+    expect(policyIn('README.md')).toEqual(policyIn('docs/iam.md'));
+  });
 });
 
 describe('the source bucket', () => {
