@@ -2,7 +2,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
@@ -207,5 +207,35 @@ describe('deploy scenarios', () => {
     const note = (await rack.notifications()).at(-1)!;
     expect(note.attributes).toMatchObject({ app: 'good', status: 'failed', step: 'Prepare' });
     expect(note.message).toContain(code);
+  });
+});
+
+describe('an execution that dies holding its app lock', () => {
+  it('hands the lock to the newest waiting deploy when Step Functions reports it ABORTED', async () => {
+    // a deploy that never gets past Watch: its execution will be "aborted" from outside
+    rack.simulator.next('stuck', { outcome: 'silent' });
+    const stuck = await rack.deliverS3Event(await rack.putTarball('apps/stuck/a.tar.gz', await web('a')));
+    await rack.reached(stuck.execution!, 'Watch');
+    const waiting = await rack.deliverS3Event(await rack.putTarball('apps/stuck/b.tar.gz', await web('b')));
+    // the Queue step has parked its token once its item is in the table
+    await vi.waitFor(async () => expect((await store.listQueue('stuck')).find((q) => q.execution === waiting.execution)?.status).toBe('waiting'));
+    expect((await store.getLock('stuck'))?.holder).toBe(stuck.execution);
+
+    // EventBridge: Step Functions Execution Status Change → the queue function
+    const aborted = {
+      version: '0',
+      id: 'status-1',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`${rack.env.STATE_MACHINE_ARN!.replace(':stateMachine:', ':execution:')}:${stuck.execution}`],
+      detail: { executionArn: 'x', stateMachineArn: rack.env.STATE_MACHINE_ARN, name: stuck.execution, status: 'ABORTED', input: JSON.stringify({ app: 'stuck' }) },
+    };
+    const result = await rack.handler('queue')(aborted, {});
+    expect(result).toMatchObject({ status: 'handed-over', next: waiting.execution });
+    expect((await waiting.run!).status).toBe('SUCCEEDED');
+    await stuck.run;
   });
 });
