@@ -202,7 +202,7 @@ export class LocalRack {
   async loadHandlers(): Promise<void> {
     Object.assign(process.env, this.env);
     installTaskTokenBus(this.tokens);
-    const names = ['start-deployment', 'queue', 'prepare', 'release', 'promote', 'watch', 'verify', 'rollback', 'notify', 'task-events', 'redeploy'];
+    const names = ['start-deployment', 'queue', 'prepare', 'release', 'promote', 'watch', 'verify', 'rollback', 'notify', 'task-events', 'redeploy', 'retire'];
     for (const name of names) {
       const module = (await import(`../functions/${name}/handler.ts`)) as { handler: Handler };
       this.handlers[name] = module.handler;

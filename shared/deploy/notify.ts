@@ -128,6 +128,8 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
     changes: changesOf(state),
     timings: withWatchTiming(state.timings).map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),
+    ...(state.retired?.length ? { retired: state.retired } : {}),
+    ...(state.retireFailure ? { retireProblem: `${parseFailure(state.retireFailure).code}: ${parseFailure(state.retireFailure).message}` } : {}),
   };
   const rendered = await publish(deps.sns, deps.topicArn, notification);
   // the CLI shows a deploy's outcome in the same words as the SNS message

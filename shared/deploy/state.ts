@@ -87,6 +87,10 @@ export interface DeployState {
   failure?: { Error?: string; Cause?: string };
   failedStep?: string;
   rollback?: { services: Array<{ service: string; action: 'restored' | 'scaled-to-zero' | 'untouched'; taskDefinitionArn?: string }> };
+  /** services deleted after the rollout because the manifest dropped them */
+  retired?: string[];
+  /** set when Retire failed: the release serves, the cleanup did not finish */
+  retireFailure?: { Error?: string; Cause?: string };
   outcome?: { status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded'; code?: string; message?: string };
 }
 

@@ -243,7 +243,9 @@ function renderDeploy(n: Kind<'deploy'>): Omit<RenderedNotification, 'attributes
     .kv('Release', release)
     .kv('Status', n.status)
     .kv('Source', n.source)
-    .kv('Superseded by', n.supersededBy);
+    .kv('Superseded by', n.supersededBy)
+    .kv('Retired', n.retired?.length ? `${n.retired.join(', ')} (no longer in rackless.yml: service, target group, rules and alarms deleted)` : undefined)
+    .kv('Cleanup problem', n.retireProblem);
   if (failure) addFailure(body, failure);
   if (n.timings.length) body.kv('Timings', formatTimings(n.timings));
   body.kv('Link', failure?.link).section();

@@ -49,6 +49,10 @@ export type Notification =
       failure?: FailureReason;
       /** for superseded: the tarball that replaced this one */
       supersededBy?: string;
+      /** services the previous release ran that this one's manifest dropped: deleted after the rollout */
+      retired?: string[];
+      /** what could not be cleaned up after a successful rollout (the release still serves) */
+      retireProblem?: string;
     }
   | {
       kind: 'crash-loop';

@@ -57,6 +57,37 @@ describe('deploy scenarios', () => {
     expect(notes.at(-1)!.message).toMatch(/rackless-sc-blog-web:1 → rackless-sc-blog-web:2|blog-web:1 -> .*blog-web:2|:1.*:2/);
   });
 
+  it('retires a service the new manifest dropped: service, host rule, target group and alarms deleted after the rollout', async () => {
+    const both = 'services:\n  web:\n    image: httpd:2.4\n    port: 80\n  admin:\n    image: httpd:2.4\n    port: 80\n    domain: admin.example.com\n';
+    expect((await rack.deploy('slim', await buildTarball([{ name: 'rackless.yml', body: both }]))).status).toBe('SUCCEEDED');
+    const rulesBefore = await rack.aws.elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
+    expect(rulesBefore.Rules?.some((r) => JSON.stringify(r.Conditions).includes('admin.example.com'))).toBe(true);
+    calls.clear();
+    const run = await rack.deploy('slim', await buildTarball([{ name: 'rackless.yml', body: 'services:\n  web:\n    image: httpd:2.4\n    port: 80\n' }]));
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toContain('Retire');
+    expect(calls.named('DeleteService').map((c) => c.input)).toEqual([{ cluster: rack.env.CLUSTER, service: 'rackless-sc-slim-admin', force: true }]);
+    expect(calls.named('DeleteTargetGroup')).toHaveLength(1);
+    expect((await service('slim', 'admin'))?.status ?? 'INACTIVE').not.toBe('ACTIVE');
+    expect((await service('slim'))?.status).toBe('ACTIVE');
+    const rulesAfter = await rack.aws.elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
+    expect(rulesAfter.Rules?.some((r) => JSON.stringify(r.Conditions).includes('admin.example.com'))).toBe(false);
+    const note = (await rack.notifications()).at(-1)!;
+    expect(note.message).toMatch(/Retired: admin/);
+  });
+
+  it('keeps a dropped service running when the new release is rolled back', async () => {
+    const both = 'services:\n  web:\n    image: httpd:2.4\n  jobs:\n    image: httpd:2.4\n';
+    await rack.deploy('keep', await buildTarball([{ name: 'rackless.yml', body: both }]));
+    rack.simulator.next('keep', { outcome: 'fail' });
+    calls.clear();
+    const run = await rack.deploy('keep', await buildTarball([{ name: 'rackless.yml', body: 'services:\n  web:\n    image: httpd:2.4\n    command: [httpd, -X]\n' }]));
+    expect(run.status).toBe('FAILED');
+    expect(run.statesEntered).not.toContain('Retire');
+    expect(calls.named('DeleteService')).toEqual([]);
+    expect((await service('keep', 'jobs'))?.status).toBe('ACTIVE');
+  });
+
   it('an image-only app skips the build', async () => {
     const tarball = await buildTarball([{ name: 'rackless.yml', body: 'services:\n  web:\n    image: httpd:2.4\n    port: 80\n' }]);
     const run = await rack.deploy('static', tarball);

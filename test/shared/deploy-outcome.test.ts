@@ -3,6 +3,7 @@ import { appsUsingImage, redeployState } from '../../shared/deploy/redeploy.js';
 import { buildFailure, outcomeOf, withWatchTiming } from '../../shared/deploy/notify.js';
 import { newerWaiting } from '../../shared/queue/decide.js';
 import { pickPriority } from '../../shared/aws/elb.js';
+import { retiredServices } from '../../shared/deploy/retire.js';
 import { rollbackPlan } from '../../shared/deploy/rollback.js';
 import type { DeployState } from '../../shared/deploy/state.js';
 
@@ -112,5 +113,16 @@ describe('withWatchTiming', () => {
     const promoted = [t('Promote', '2026-01-01T00:00:00.000Z', 1000)];
     expect(withWatchTiming(promoted, Date.parse('2026-01-01T00:00:31.000Z')).at(-1)).toMatchObject({ step: 'Watch', durationMs: 30_000 });
     expect(withWatchTiming([t('Prepare', '2026-01-01T00:00:00.000Z', 5)])).toHaveLength(1);
+  });
+});
+
+describe('retiredServices', () => {
+  const manifest = (...names: string[]) => ({ services: names.map((name) => ({ name })) }) as never;
+  it.each([
+    [manifest('web', 'admin'), manifest('web'), ['admin']],
+    [manifest('web'), manifest('web', 'worker'), []],
+    [undefined, manifest('web'), []],
+  ])('%#', (previous, current, expected) => {
+    expect(retiredServices(previous, current)).toEqual(expected);
   });
 });

@@ -1,0 +1,67 @@
+import { DeleteAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DeleteServiceCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { DeleteRuleCommand, DeleteTargetGroupCommand, DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { describeServices, serviceName } from '../aws/ecs.js';
+import { listRules, ruleTargetGroups, targetGroupName } from '../aws/elb.js';
+import type { Store } from '../aws/store.js';
+import type { Manifest } from '../manifest/types.js';
+import { alarmName } from '../notify/alarm.js';
+import type { Rack } from '../rack.js';
+import type { DeployState } from './state.js';
+
+export interface RetireDeps {
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  cloudwatch: CloudWatchClient;
+  store: Store;
+  rack: Rack;
+}
+
+/** Pure: services the previous release ran that the new manifest no longer names. */
+export function retiredServices(previous: Manifest | undefined, current: Manifest): string[] {
+  const kept = new Set(current.services.map((s) => s.name));
+  return (previous?.services ?? []).map((s) => s.name).filter((name) => !kept.has(name));
+}
+
+/**
+ * Retire: after the new release is serving, the services its manifest dropped go — scaled to 0 and
+ * deleted, with their host rules, target group and alarms — as Convox does. Only after success: a
+ * rolled-back deploy still has them running.
+ */
+export async function retire(state: DeployState, deps: RetireDeps): Promise<DeployState> {
+  const previous = state.previous ? await deps.store.getRelease(state.app, state.previous.id) : undefined;
+  const retired = retiredServices(previous?.manifest, state.manifest!);
+  if (retired.length === 0) return state;
+  const names = Object.fromEntries(retired.map((s) => [s, serviceName(deps.rack.name, state.app, s)]));
+  const running = await describeServices(deps.ecs, deps.rack.cluster, Object.values(names));
+  const listeners = [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn);
+  for (const service of retired) {
+    const name = names[service]!;
+    if (running[name]) {
+      await deps.ecs.send(new UpdateServiceCommand({ cluster: deps.rack.cluster, service: name, desiredCount: 0 }));
+      await deps.ecs.send(new DeleteServiceCommand({ cluster: deps.rack.cluster, service: name, force: true }));
+    }
+    const targetGroupArn = await findTargetGroup(deps.elb, targetGroupName(deps.rack.name, state.app, service));
+    if (targetGroupArn) {
+      for (const listenerArn of listeners) {
+        for (const rule of await listRules(deps.elb, listenerArn)) {
+          if (!rule.IsDefault && ruleTargetGroups(rule).includes(targetGroupArn)) await deps.elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));
+        }
+      }
+      await deps.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
+    }
+    const alarms = ['cpu', 'memory', 'unhealthy', '5xx'].map((metric) => alarmName(deps.rack.name, state.app, service, metric));
+    await deps.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: alarms }));
+  }
+  return { ...state, retired };
+}
+
+async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: string): Promise<string | undefined> {
+  try {
+    const found = await elb.send(new DescribeTargetGroupsCommand({ Names: [name] }));
+    return found.TargetGroups?.[0]?.TargetGroupArn;
+  } catch (error) {
+    if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
+    throw error;
+  }
+}
