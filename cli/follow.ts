@@ -26,6 +26,7 @@ const STEP_LABELS: Record<string, string> = {
   Promote: 'Promoting',
   Watch: 'Rolling out',
   Verify: 'Verifying at the deadline',
+  Retire: 'Retiring services the manifest dropped',
   Rollback: 'Rolling back',
   Notify: 'Notifying',
 };
