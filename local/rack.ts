@@ -13,6 +13,7 @@ import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, Re
 import { asyncRetryAttempts, invokeAsync, type FailureRecord } from './async-invoke.js';
 import { LOCAL_ACCOUNT, lambdaArn, loadDefinition, runStateMachine, TaskTokenBus, type Handler, type RunResult } from './asl.js';
 import { installTaskTokenBus } from './token-bus.js';
+import { documentClient, Store } from '../shared/aws/store.js';
 import { EcsSimulator, type RolloutScenario } from './ecs-simulator.js';
 
 /**
@@ -87,6 +88,14 @@ export class LocalRack {
       logs: new CloudWatchLogsClient(config),
     };
     this.simulator = new EcsSimulator({ logs: this.clients.logs, region: this.region, account: LOCAL_ACCOUNT, logGroupPrefix: `/rackless/${this.name}`, deliver: (event) => this.deliverEcsEvent(event) });
+  }
+
+  private table?: Store;
+
+  /** The rack's table, as the handlers see it. */
+  get store(): Store {
+    this.table ??= new Store(documentClient(this.clients.dynamodb), this.env.TABLE_NAME!);
+    return this.table;
   }
 
   get bucket(): string {

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { Store } from '../../shared/aws/store.js';
 import { buildTarball } from '../support/tarballs.js';
 import { CASES } from './cases.js';
 
@@ -30,7 +29,7 @@ beforeAll(async () => {
     tarballLimits: { maxEntries: 1000, maxBytes: 8 * 1024 * 1024 },
   }).create();
   await rack.loadHandlers();
-  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+  store = rack.store;
   const first = await rack.deploy(APP, await buildTarball([{ name: 'Dockerfile', body: 'FROM httpd:2.4\nEXPOSE 80\n' }]));
   expect(first.status).toBe('SUCCEEDED');
   serving = { release: (await store.getApp(APP))!.currentRelease!, taskDefinition: await taskDefinition() };

@@ -5,7 +5,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CallLog } from '../../local/call-log.js';
-import { resetMoto } from '../../local/moto.js';
+import { localRack } from '../support/local-rack.js';
 import { LocalRack } from '../../local/rack.js';
 import { buildTarball } from '../support/tarballs.js';
 
@@ -26,9 +26,7 @@ let rack: LocalRack;
 const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-test', watchDeadlineSeconds: 5, https: true }).create();
-  await rack.loadHandlers();
+  rack = await localRack({ name: 'rackless-test', watchDeadlineSeconds: 5, https: true });
 });
 
 const app = (manifest: string) =>

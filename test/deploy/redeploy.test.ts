@@ -1,10 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
-import { resetMoto } from '../../local/moto.js';
+import { localRack } from '../support/local-rack.js';
 import { LocalRack } from '../../local/rack.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 
@@ -13,10 +12,8 @@ let store: Store;
 const calls = new CallLog([ECSClient]);
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-rd', watchDeadlineSeconds: 2 }).create();
-  await rack.loadHandlers();
-  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+  rack = await localRack({ name: 'rackless-rd', watchDeadlineSeconds: 2 });
+  store = rack.store;
 });
 afterAll(() => calls.restore());
 beforeEach(async () => {

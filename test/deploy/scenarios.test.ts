@@ -1,24 +1,21 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { DescribeServicesCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
-import { resetMoto } from '../../local/moto.js';
+import { localRack } from '../support/local-rack.js';
 import { LocalRack } from '../../local/rack.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { Store } from '../../shared/aws/store.js';
 import { buildTarball } from '../support/tarballs.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 let rack: LocalRack;
 let store: Store;
 const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-sc', watchDeadlineSeconds: 2 }).create();
-  await rack.loadHandlers();
-  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+  rack = await localRack({ name: 'rackless-sc', watchDeadlineSeconds: 2 });
+  store = rack.store;
 });
 afterAll(() => calls.restore());
 beforeEach(async () => {

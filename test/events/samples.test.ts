@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resetMoto } from '../../local/moto.js';
+import { localRack } from '../support/local-rack.js';
 import { LocalRack } from '../../local/rack.js';
 import { loadEvent } from '../support/fixtures.js';
 
@@ -27,9 +27,7 @@ const samples = readdirSync(new URL('../../events/', import.meta.url)).filter((f
 let rack: LocalRack;
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-samples' }).create();
-  await rack.loadHandlers();
+  rack = await localRack({ name: 'rackless-samples' });
 });
 
 describe('sample events', () => {

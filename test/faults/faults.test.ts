@@ -10,9 +10,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { FirstAttemptFaults } from '../../local/faults.js';
-import { resetMoto } from '../../local/moto.js';
+import { localRack } from '../support/local-rack.js';
 import { LocalRack } from '../../local/rack.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 
@@ -20,10 +20,8 @@ let rack: LocalRack;
 let store: Store;
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-faults', watchDeadlineSeconds: 5 }).create();
-  await rack.loadHandlers();
-  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+  rack = await localRack({ name: 'rackless-faults', watchDeadlineSeconds: 5 });
+  store = rack.store;
 });
 beforeEach(async () => {
   await rack.simulator.settled();

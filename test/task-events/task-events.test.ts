@@ -1,10 +1,9 @@
 import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack, type Notification } from '../../local/rack.js';
 import { readAlarmState } from '../../shared/alarms/state.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 import { startSerialProxy, type SerialProxy } from './serial-proxy.js';
@@ -22,7 +21,7 @@ beforeAll(async () => {
   proxy = await startSerialProxy(process.env.MOTO_URL!);
   rack = await new LocalRack({ endpoint: proxy.url, name: RACK, watchDeadlineSeconds: 5 }).create();
   await rack.loadHandlers();
-  store = new Store(documentClient(rack.aws.dynamodb as unknown as DynamoDBClient), rack.env.TABLE_NAME!);
+  store = rack.store;
   deliver = (event) => rack.deliverEcsEvent(event) as Promise<any>;
   await rack.aws.logs.send(new CreateLogGroupCommand({ logGroupName: `/rackless/${RACK}/shop` }));
 });
