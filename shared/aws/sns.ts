@@ -3,9 +3,9 @@ import { renderNotification, toSnsAttributes } from '../notify/render.js';
 import type { Notification, RenderedNotification } from '../notify/types.js';
 
 /** Every notification goes out through here: rendered once, the same way for every sender. */
-export async function publish(sns: SNSClient, topicArn: string, notification: Notification): Promise<RenderedNotification> {
+export async function publish(sns: SNSClient, topicArn: string, notification: Notification): Promise<RenderedNotification & { messageId?: string }> {
   const rendered = renderNotification(notification);
-  await sns.send(
+  const sent = await sns.send(
     new PublishCommand({
       TopicArn: topicArn,
       Subject: rendered.subject,
@@ -13,5 +13,5 @@ export async function publish(sns: SNSClient, topicArn: string, notification: No
       MessageAttributes: toSnsAttributes(rendered.attributes),
     }),
   );
-  return rendered;
+  return { ...rendered, ...(sent.MessageId ? { messageId: sent.MessageId } : {}) };
 }

@@ -27,7 +27,7 @@ export function severityOf(n: Notification): Severity {
     case 'recovered':
       return 'info';
     case 'drain':
-      return n.status === 'timed-out' ? 'warning' : 'info';
+      return n.status === 'timed-out' || n.status === 'failed' ? 'warning' : 'info';
     case 'cloudwatch-alarm':
       return n.state === 'ALARM' ? 'critical' : n.state === 'OK' ? 'info' : 'warning';
     case 'redeploy-rejected':
@@ -289,13 +289,16 @@ function renderDrain(n: Kind<'drain'>): Omit<RenderedNotification, 'attributes'>
       ? [`Instance ${n.instanceId} of ${n.autoScalingGroup} drained in ${waited}`, ': drained']
       : n.status === 'timed-out'
         ? [`Instance ${n.instanceId} of ${n.autoScalingGroup} did not finish draining within ${waited}: ${tasks} still running`, `: drain timed out, ${tasks} left`]
-        : [`Instance ${n.instanceId} of ${n.autoScalingGroup} is not an ECS container instance of this rack; nothing to drain`, ': no container instance to drain'];
+        : n.status === 'failed'
+          ? [`Draining instance ${n.instanceId} of ${n.autoScalingGroup} failed; the instance was released anyway: ${firstLine(n.reason ?? 'unknown error')}`, ': drain failed']
+          : [`Instance ${n.instanceId} of ${n.autoScalingGroup} is not an ECS container instance of this rack; nothing to drain`, ': no container instance to drain'];
   const body = new Body(outcome)
     .kv('Instance', n.instanceId)
     .kv('Auto Scaling group', n.autoScalingGroup)
     .kv('Status', n.status)
     .kv('Tasks left', n.tasksLeft)
-    .kv('Waited', waited);
+    .kv('Waited', waited)
+    .kv('Reason', n.reason);
   return { subject: fitSubject(`Instance ${n.instanceId}`, tail), message: body.toString() };
 }
 

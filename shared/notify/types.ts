@@ -66,7 +66,16 @@ export type Notification =
       logLines?: string[];
     }
   | { kind: 'recovered'; app: string; service: string; releaseId?: string; message: string }
-  | { kind: 'drain'; status: 'drained' | 'timed-out' | 'no-instance'; instanceId: string; autoScalingGroup: string; tasksLeft: number; waitedSeconds: number }
+  | {
+      kind: 'drain';
+      status: 'drained' | 'timed-out' | 'no-instance' | 'failed';
+      instanceId: string;
+      autoScalingGroup: string;
+      tasksLeft: number;
+      waitedSeconds: number;
+      /** for failed: the step's error; the instance was released (CONTINUE) all the same */
+      reason?: string;
+    }
   | {
       kind: 'cloudwatch-alarm';
       alarmName: string;

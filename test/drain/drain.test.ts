@@ -354,12 +354,17 @@ describe('drain', () => {
     expect(completed).toEqual([CONTINUE]);
   });
 
-  it('still continues when a step fails, then fails the execution', async () => {
+  it('still continues when a step fails, warns, then fails the execution', async () => {
+    const inbox = await subscribeQueue();
     const denied: Handler = async () => {
       throw Object.assign(new Error('User is not authorized to perform: ecs:UpdateContainerInstancesState'), { name: 'AccessDeniedException' });
     };
 
     const result = await runDrain(ACTION, { 'drain-evict': denied });
+    const [warning, ...others] = await notifications(inbox);
+    expect(others).toEqual([]);
+    expect(warning!.MessageAttributes).toMatchObject({ kind: { Value: 'drain' }, status: { Value: 'failed' }, severity: { Value: 'warning' } });
+    expect(warning!.Message).toContain('AccessDeniedException');
 
     expect(result).toMatchObject({ status: 'FAILED', error: 'DrainFailed' });
     expect(result.cause).toContain('ecs:UpdateContainerInstancesState');

@@ -254,7 +254,7 @@ describe('renderNotification', () => {
 
 describe('severityOf', () => {
   const deploy = (status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded'): Notification => ({ ...failedDeploy({ status }) });
-  const drain = (status: 'drained' | 'timed-out' | 'no-instance'): Notification => ({ kind: 'drain', status, instanceId: 'i-1', autoScalingGroup: 'g', tasksLeft: 0, waitedSeconds: 1 });
+  const drain = (status: 'drained' | 'timed-out' | 'no-instance' | 'failed'): Notification => ({ kind: 'drain', status, instanceId: 'i-1', autoScalingGroup: 'g', tasksLeft: 0, waitedSeconds: 1 });
   const alarm = (state: string): Notification => ({ kind: 'cloudwatch-alarm', alarmName: 'a', state, reason: 'r' });
 
   it.each<[string, Notification, Severity]>([
@@ -265,6 +265,7 @@ describe('severityOf', () => {
     ['crash loop', { kind: 'crash-loop', app: 'a', service: 's', stops: 3, windowSeconds: 60, cause: 'c', evidence: {} }, 'critical'],
     ['recovered', { kind: 'recovered', app: 'a', service: 's', message: 'm' }, 'info'],
     ['drain timed out', drain('timed-out'), 'warning'],
+    ['drain failed (instance released anyway)', drain('failed'), 'warning'],
     ['drained', drain('drained'), 'info'],
     ['drain without instance', drain('no-instance'), 'info'],
     ['alarm ALARM', alarm('ALARM'), 'critical'],
