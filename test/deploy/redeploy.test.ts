@@ -12,7 +12,7 @@ let store: Store;
 const calls = new CallLog([ECSClient]);
 
 beforeAll(async () => {
-  rack = await localRack({ name: 'rackless-rd', watchDeadlineSeconds: 2 });
+  rack = await localRack({ name: 'rackless-rd', watchDeadlineSeconds: 10 });
   store = rack.store;
 });
 afterAll(() => calls.restore());

@@ -14,7 +14,7 @@ let store: Store;
 const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
 
 beforeAll(async () => {
-  rack = await localRack({ name: 'rackless-sc', watchDeadlineSeconds: 2 });
+  rack = await localRack({ name: 'rackless-sc', watchDeadlineSeconds: 4 });
   store = rack.store;
 });
 afterAll(() => calls.restore());
@@ -240,10 +240,11 @@ describe('deploy scenarios', () => {
 
 describe('an execution that dies holding its app lock', () => {
   it('hands the lock to the newest waiting deploy when Step Functions reports it ABORTED', async () => {
-    // a deploy that never gets past Watch: its execution will be "aborted" from outside
-    rack.simulator.next('stuck', { outcome: 'silent' });
-    const stuck = await rack.deliverS3Event(await rack.putTarball('apps/stuck/a.tar.gz', await web('a')));
-    await rack.reached(stuck.execution!, 'Watch');
+    // an execution that took the lock and died (its Lambda never ran Notify): only its lock remains
+    const dead = { execution: 'stuck-dead', order: { time: new Date(Date.now() - 60_000).toISOString(), sequencer: '01' } };
+    await store.putQueueItem('stuck', { ...dead, token: 'gone', status: 'running' });
+    expect(await store.acquireLock('stuck', { holder: dead.execution, order: dead.order, expiresAt: Math.floor(Date.now() / 1000) + 3600 })).toBe(true);
+    const stuck = { execution: dead.execution };
     const waiting = await rack.deliverS3Event(await rack.putTarball('apps/stuck/b.tar.gz', await web('b')));
     // the Queue step has parked its token once its item is in the table
     await vi.waitFor(async () => expect((await store.listQueue('stuck')).find((q) => q.execution === waiting.execution)?.status).toBe('waiting'));
@@ -264,6 +265,5 @@ describe('an execution that dies holding its app lock', () => {
     const result = await rack.handler('queue')(aborted, {});
     expect(result).toMatchObject({ status: 'handed-over', next: waiting.execution });
     expect((await waiting.run!).status).toBe('SUCCEEDED');
-    await stuck.run;
   });
 });

@@ -20,7 +20,7 @@ let rack: LocalRack;
 let store: Store;
 
 beforeAll(async () => {
-  rack = await localRack({ name: 'rackless-faults', watchDeadlineSeconds: 5 });
+  rack = await localRack({ name: 'rackless-faults', watchDeadlineSeconds: 15 });
   store = rack.store;
 });
 beforeEach(async () => {
