@@ -22,17 +22,26 @@ async function supersede(deps: QueueDeps, app: string, item: QueueItem, by: stri
   }
 }
 
+/**
+ * Moves a waiting deploy to running and takes the app's lock for it. While it tries, its item reads
+ * "running": a holder that finishes in that moment cannot hand over to it, so after giving the item
+ * back it looks at the lock once more and tries again if the lock came free meanwhile.
+ */
 async function run(deps: QueueDeps, app: string, item: QueueItem, enqueuedAt: number): Promise<boolean> {
-  const now = deps.now?.() ?? Date.now();
-  const lock: LockItem = { holder: item.execution, order: item.order, expiresAt: epochSeconds(now) + LOCK_LEASE_SECONDS, ...(item.key ? { key: item.key } : {}) };
-  if (!(await deps.store.transitionQueueItem(app, item.execution, 'waiting', 'running'))) return false;
-  if (!(await deps.store.acquireLock(app, lock))) {
-    // someone newer took the lock between our read and this write: wait again
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const now = deps.now?.() ?? Date.now();
+    const lock: LockItem = { holder: item.execution, order: item.order, expiresAt: epochSeconds(now) + LOCK_LEASE_SECONDS, ...(item.key ? { key: item.key } : {}) };
+    if (!(await deps.store.transitionQueueItem(app, item.execution, 'waiting', 'running'))) return false;
+    if (await deps.store.acquireLock(app, lock)) {
+      await deps.sender.succeed(item.token, { waitedMs: Math.max(0, now - enqueuedAt) });
+      return true;
+    }
     await deps.store.transitionQueueItem(app, item.execution, 'running', 'waiting');
-    return false;
+    // held (by another deploy, or by us after a handover that already sent our token): wait
+    const holder = await deps.store.getLock(app);
+    if (holder && holder.expiresAt >= epochSeconds(now)) return false;
   }
-  await deps.sender.succeed(item.token, { waitedMs: Math.max(0, now - enqueuedAt) });
-  return true;
+  return false;
 }
 
 /** Queue step: record this deploy, supersede older waiters, run now if the app's lock is free. */
