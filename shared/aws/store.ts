@@ -180,17 +180,24 @@ export class Store {
     return res.Item ? stripKeys(res.Item as ReleaseRecord) : undefined;
   }
 
-  async listReleases(app: string, limit = 50): Promise<ReleaseRecord[]> {
+  /** The items of one app whose sort key starts with a prefix (one page). */
+  private async appItems(app: string, prefix: string, options: { newestFirst?: boolean; limit?: number; consistent?: boolean }): Promise<Array<Record<string, unknown>>> {
     const res = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': appKey(app), ':prefix': 'RELEASE#' },
-        ScanIndexForward: false,
-        Limit: limit,
+        ExpressionAttributeValues: { ':pk': appKey(app), ':prefix': prefix },
+        ...(options.newestFirst ? { ScanIndexForward: false } : {}),
+        ...(options.limit ? { Limit: options.limit } : {}),
+        ...(options.consistent ? { ConsistentRead: true } : {}),
       }),
     );
-    return (res.Items ?? []).map((item) => stripKeys(item as ReleaseRecord));
+    return res.Items ?? [];
+  }
+
+  async listReleases(app: string, limit = 50): Promise<ReleaseRecord[]> {
+    const items = await this.appItems(app, 'RELEASE#', { newestFirst: true, limit });
+    return items.map((item) => stripKeys(item as unknown as ReleaseRecord));
   }
 
   async setReleaseStatus(app: string, id: string, status: ReleaseStatus, failure?: string): Promise<void> {
@@ -236,16 +243,7 @@ export class Store {
   }
 
   async listEvents(app: string, limit = 50): Promise<Array<Record<string, unknown>>> {
-    const res = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': appKey(app), ':prefix': 'EVENT#' },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return res.Items ?? [];
+    return this.appItems(app, 'EVENT#', { newestFirst: true, limit });
   }
 
   /** True the first time a key is seen within its TTL: dedupe for at-least-once deliveries. */
@@ -267,15 +265,7 @@ export class Store {
   }
 
   async listQueue(app: string): Promise<QueueItem[]> {
-    const res = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': appKey(app), ':prefix': 'QUEUE#' },
-        ConsistentRead: true,
-      }),
-    );
-    return (res.Items ?? []) as QueueItem[];
+    return (await this.appItems(app, 'QUEUE#', { consistent: true })) as unknown as QueueItem[];
   }
 
   /** Moves a queue item from one status to another; false when someone else moved it first. */
