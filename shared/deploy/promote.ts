@@ -3,7 +3,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { applyService, clientToken, describeServices, primaryDeploymentId, serviceName } from '../aws/ecs.js';
 import { ensureHostRules, ensureTargetGroup, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
-import { PromoteFailed } from '../errors.js';
+import { isTransient, PromoteFailed } from '../errors.js';
 import type { Rack } from '../rack.js';
 import type { DeployState, PromotedService } from './state.js';
 
@@ -73,15 +73,11 @@ export async function promote(state: DeployState, deps: PromoteDeps): Promise<De
       promoted.push(entry);
       await deps.afterService?.(entry, state);
     } catch (error) {
-      if (error instanceof PromoteFailed || isTransientLike(error)) throw error;
+      // throttling and 5xx stay retryable (the handler turns them into TransientError)
+      if (error instanceof PromoteFailed || isTransient(error)) throw error;
       const e = error as Error;
       throw new PromoteFailed('PROMOTE_FAILED', `service ${spec.name}: ${e.name}: ${e.message}`, { service: spec.name }, { cause: error });
     }
   }
   return { ...state, promoted };
-}
-
-function isTransientLike(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return (status !== undefined && status >= 500) || /Throttl|TooManyRequests|RequestLimitExceeded/.test((error as Error).name);
 }
