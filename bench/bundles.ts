@@ -28,7 +28,15 @@ export async function runBundlesBench({ quick = false } = {}): Promise<BenchRow[
   // unpacked inside the repository so the runtime-provided SDK resolves from node_modules, as on Lambda
   const unpacked = join(ROOT, '.bench-bundles');
   rmSync(unpacked, { recursive: true, force: true });
-  const env = { ...process.env, ...Object.fromEntries(Object.keys(ENV_NAMES).map((k) => [k, k.endsWith('_ARN') ? `arn:aws:sns:us-east-1:123456789012:${k}` : /SECONDS|DELAY|STOPS|MAX/.test(k) ? '30' : `bench-${k.toLowerCase()}`])) };
+  const env = {
+    ...process.env,
+    ...Object.fromEntries(
+      Object.keys(ENV_NAMES).map((k) => [
+        k,
+        k.endsWith('_ARN') ? `arn:aws:sns:us-east-1:123456789012:${k}` : /SECONDS|DELAY|STOPS|MAX/.test(k) ? '30' : `bench-${k.toLowerCase()}`,
+      ]),
+    ),
+  };
   env.AWS_REGION = 'us-east-1';
   env.BASE_IMAGE_APPS = '{}';
   const runs = quick ? 10 : 15;
@@ -43,7 +51,11 @@ export async function runBundlesBench({ quick = false } = {}): Promise<BenchRow[
       const kb = statSync(handler).size / 1024;
       const times: number[] = [];
       for (let i = 0; i < runs; i++) {
-        const child = spawnSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(handler)}); console.log(performance.now() - t);`], { env, encoding: 'utf8' });
+        const child = spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(handler)}); console.log(performance.now() - t);`],
+          { env, encoding: 'utf8' },
+        );
         if (child.status !== 0) throw new Error(`${fn}: importing its bundle failed: ${child.stderr.slice(0, 500)}`);
         times.push(Number(child.stdout.trim()));
       }
@@ -55,7 +67,15 @@ export async function runBundlesBench({ quick = false } = {}): Promise<BenchRow[
   // the floor: the runtime's SDK clients that nearly every function loads, and nothing else
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', "const t = performance.now(); await import('@aws-sdk/client-dynamodb'); await import('@aws-sdk/lib-dynamodb'); console.log(performance.now() - t);"], { cwd: ROOT, env, encoding: 'utf8' });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const t = performance.now(); await import('@aws-sdk/client-dynamodb'); await import('@aws-sdk/lib-dynamodb'); console.log(performance.now() - t);",
+      ],
+      { cwd: ROOT, env, encoding: 'utf8' },
+    );
     floor.push(Number(child.stdout.trim()));
   }
   const largest = sizes.reduce((a, b) => (b.kb > a.kb ? b : a));

@@ -25,7 +25,13 @@ export async function runConcurrencyBench({ quick = false } = {}): Promise<Bench
     const started = Date.now();
     const runs = await Promise.all(apps.map((app) => rack.deploy(app, tarball)));
     const ok = runs.filter((r) => r.status === 'SUCCEEDED').length;
-    rows.push({ bench: 'local', row: `${apps.length} apps deployed at once`, value: `${ok}/${apps.length} succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s`, target: 'all succeed', ok: ok === apps.length });
+    rows.push({
+      bench: 'local',
+      row: `${apps.length} apps deployed at once`,
+      value: `${ok}/${apps.length} succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      target: 'all succeed',
+      ok: ok === apps.length,
+    });
 
     // a burst of 5 uploads of one app, delivered in upload order as fast as they come
     const events = [];
@@ -35,7 +41,10 @@ export async function runConcurrencyBench({ quick = false } = {}): Promise<Bench
     const burst = await Promise.all(deliveries.map((d) => d.run!));
     const deployed = (await store.listReleases('burst')).map((r) => r.source?.key);
     const superseded = burst.filter((r) => r.error === 'SUPERSEDED').length;
-    const interleaved = overlapping(rack.entered, burst.map((r) => r.execution));
+    const interleaved = overlapping(
+      rack.entered,
+      burst.map((r) => r.execution),
+    );
     rows.push({
       bench: 'local',
       row: '5 uploads of one app in a burst',

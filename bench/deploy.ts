@@ -35,7 +35,13 @@ export async function runDeployBench({ quick = false } = {}): Promise<BenchRow[]
     const equal = short.transitions === long.transitions;
     return [
       { bench: 'deploy', row: `transitions, one-service deploy, ${shortSeconds} s rollout`, value: String(short.transitions), target: '≤ 12', ok: short.transitions <= 12 },
-      { bench: 'deploy', row: `transitions, one-service deploy, ${longSeconds} s rollout`, value: String(long.transitions), target: '≤ 12, = short', ok: long.transitions <= 12 && equal },
+      {
+        bench: 'deploy',
+        row: `transitions, one-service deploy, ${longSeconds} s rollout`,
+        value: String(long.transitions),
+        target: '≤ 12, = short',
+        ok: long.transitions <= 12 && equal,
+      },
       {
         bench: 'deploy',
         row: `polling design (15 s DescribeServices loop), ${longSeconds} s rollout`,
@@ -54,18 +60,22 @@ async function pollingTransitions(rolloutSeconds: number): Promise<{ transitions
   const definition = loadDefinition(`${ROOT}bench/polling-reference.asl.yml`);
   let simulatedSeconds = 0;
   let checks = 0;
-  const result = await runStateMachine(definition, {}, {
-    executionName: 'polling',
-    tokens: new TaskTokenBus(),
-    waitMs: 0,
-    handlers: {
-      'check-rollout': async () => {
-        // each check after the first follows a 15 s wait
-        if (checks++ > 0) simulatedSeconds += 15;
-        return { done: simulatedSeconds >= rolloutSeconds };
+  const result = await runStateMachine(
+    definition,
+    {},
+    {
+      executionName: 'polling',
+      tokens: new TaskTokenBus(),
+      waitMs: 0,
+      handlers: {
+        'check-rollout': async () => {
+          // each check after the first follows a 15 s wait
+          if (checks++ > 0) simulatedSeconds += 15;
+          return { done: simulatedSeconds >= rolloutSeconds };
+        },
       },
     },
-  });
+  );
   return { transitions: result.transitions, noticedAfterSeconds: simulatedSeconds };
 }
 

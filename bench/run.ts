@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, type BenchRow } from './table.js';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 
 /** module → exported function returning BenchRow[] */
 const BENCHES: Array<[string, string]> = [
@@ -34,7 +37,13 @@ for (const [name, fn] of BENCHES.filter(([n]) => !only || only.includes(n))) {
   const line = run.stdout.split('\n').find((l) => l.startsWith('BENCH_ROWS '));
   if (run.status !== 0 || !line) {
     failed = true;
-    rows.push({ bench: name, row: 'benchmark run', value: `failed (exit ${run.status}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' / ').slice(0, 300)}`, target: 'runs', ok: false });
+    rows.push({
+      bench: name,
+      row: 'benchmark run',
+      value: `failed (exit ${run.status}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' / ').slice(0, 300)}`,
+      target: 'runs',
+      ok: false,
+    });
     continue;
   }
   rows.push(...(JSON.parse(line.slice('BENCH_ROWS '.length)) as BenchRow[]));
@@ -42,6 +51,8 @@ for (const [name, fn] of BENCHES.filter(([n]) => !only || only.includes(n))) {
 }
 
 console.log(formatTable(rows));
-console.log(`\n${quick ? 'quick run' : 'full run'} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(
+  `\n${quick ? 'quick run' : 'full run'} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+);
 // a benchmark that could not run fails the command; a missed target is reported, not fatal
 process.exit(failed ? 1 : 0);

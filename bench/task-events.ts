@@ -49,7 +49,14 @@ export class FakeTable {
     return {};
   }
 
-  update(input: { Key: Item; UpdateExpression: string; ConditionExpression?: string; ExpressionAttributeNames?: Names; ExpressionAttributeValues?: Values; ReturnValues?: string }): { Attributes?: Item } {
+  update(input: {
+    Key: Item;
+    UpdateExpression: string;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Names;
+    ExpressionAttributeValues?: Values;
+    ReturnValues?: string;
+  }): { Attributes?: Item } {
     this.calls++;
     const existing = this.items.get(this.key(input.Key));
     this.check(existing, input);
@@ -107,7 +114,7 @@ export class FakeTable {
     const item = existing ?? {};
     const atom = (text: string): boolean => {
       const fn = /^attribute_(not_)?exists\(([#\w]+)\)$/.exec(text);
-      if (fn) return (this.name(fn[2]!, names) in item) === !fn[1];
+      if (fn) return this.name(fn[2]!, names) in item === !fn[1];
       const cmp = /^([#:\w]+)\s*(=|<>|<=|>=|<|>)\s*([#:\w]+)$/.exec(text);
       if (!cmp) throw new Error(`FakeTable: unsupported condition ${text}`);
       const [a, b] = [this.operand(cmp[1]!, item, names, values), this.operand(cmp[3]!, item, names, values)];
@@ -178,7 +185,12 @@ export function mixedEvents(count: number, prefix = 'app'): Array<Record<string,
 }
 
 /** Delivers events with `concurrency` invocations in flight, like concurrent Lambdas. */
-async function deliverAll(handler: (event: unknown, context: unknown) => Promise<unknown>, events: Array<Record<string, any>>, concurrency: number, onProgress?: (done: number) => void): Promise<void> {
+async function deliverAll(
+  handler: (event: unknown, context: unknown) => Promise<unknown>,
+  events: Array<Record<string, any>>,
+  concurrency: number,
+  onProgress?: (done: number) => void,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < events.length) {
@@ -231,7 +243,9 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     mockClient(DynamoDBClient).onAnyCommand().rejects(new Error('bench: raw DynamoDBClient call')),
     sns,
     mockClient(SFNClient).on(SendTaskSuccessCommand).resolves({}).on(SendTaskFailureCommand).resolves({}),
-    mockClient(CloudWatchLogsClient).on(GetLogEventsCommand).resolves({ events: [{ message: 'listening on :3000' }, { message: 'Error: out of memory' }] }),
+    mockClient(CloudWatchLogsClient)
+      .on(GetLogEventsCommand)
+      .resolves({ events: [{ message: 'listening on :3000' }, { message: 'Error: out of memory' }] }),
   ];
   try {
     const { handler } = (await import('../functions/task-events/handler.js')) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
@@ -243,7 +257,9 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     const callsBefore = table.calls;
     const started = performance.now();
     // sinon keeps every call's arguments; dropping them every 1,000 events keeps memory flat
-    await deliverAll(handler, events, 50, () => mocks.forEach((mock) => mock.resetHistory()));
+    await deliverAll(handler, events, 50, () => {
+      for (const mock of mocks) mock.resetHistory();
+    });
     const seconds = (performance.now() - started) / 1000;
     const perSecond = count / seconds;
     const mixedAlarms = published.length;
@@ -260,8 +276,22 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     const state = table.items.get(`ALARM#${storm}\u0000STATE`);
 
     return [
-      { bench: 'task-events', row: `throughput (${count} mixed events, 50 concurrent)`, value: `${Math.round(perSecond).toLocaleString('en-US')} events/s`, target: '>= 2,000 events/s', ok: perSecond >= 2000, note: `${(seconds * 1000).toFixed(0)} ms, ${callsMixed} DynamoDB calls, ${mixedAlarms} notifications over 50 services` },
-      { bench: 'task-events', row: 'alarms for a 500-stop storm of one service', value: String(stormAlarms), target: '1 per service per window', ok: stormAlarms === 1, note: `${stormMs.toFixed(0)} ms; stops counted in the window: ${String(state?.crashCount)}` },
+      {
+        bench: 'task-events',
+        row: `throughput (${count} mixed events, 50 concurrent)`,
+        value: `${Math.round(perSecond).toLocaleString('en-US')} events/s`,
+        target: '>= 2,000 events/s',
+        ok: perSecond >= 2000,
+        note: `${(seconds * 1000).toFixed(0)} ms, ${callsMixed} DynamoDB calls, ${mixedAlarms} notifications over 50 services`,
+      },
+      {
+        bench: 'task-events',
+        row: 'alarms for a 500-stop storm of one service',
+        value: String(stormAlarms),
+        target: '1 per service per window',
+        ok: stormAlarms === 1,
+        note: `${stormMs.toFixed(0)} ms; stops counted in the window: ${String(state?.crashCount)}`,
+      },
       { bench: 'task-events', row: 'stops counted in the storm window', value: String(state?.crashCount), target: '500', ok: state?.crashCount === 500 },
     ];
   } finally {

@@ -53,7 +53,10 @@ export async function findUploadExecution(ctx: Context, app: string, source: { k
     }
     await sleep(options.pollMs);
   }
-  throw new CliError(`no deploy started for s3://${ctx.rack.bucket}/${source.key}`, 'check that the rack\'s tarball-uploaded EventBridge rule is enabled and that start-deployment has no errors');
+  throw new CliError(
+    `no deploy started for s3://${ctx.rack.bucket}/${source.key}`,
+    "check that the rack's tarball-uploaded EventBridge rule is enabled and that start-deployment has no errors",
+  );
 }
 
 interface RolloutLine {
@@ -120,7 +123,9 @@ export class DeployFollower {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.ctx.aws.sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 500, includeExecutionData: false, ...(nextToken ? { nextToken } : {}) }));
+      const page = await this.ctx.aws.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 500, includeExecutionData: false, ...(nextToken ? { nextToken } : {}) }),
+      );
       events.push(...(page.events ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
@@ -182,11 +187,11 @@ export class DeployFollower {
       const deployment = service?.deployments?.find((x) => x.id === d.deploymentId);
       const observed = seen[d.deploymentId];
       const failed = Math.max(deployment?.failedTasks ?? 0, stops[d.taskDefinitionArn]?.count ?? 0, observed?.failedTasks ?? 0);
-      const state =
-        observed?.outcome === 'completed' ? 'COMPLETED' : observed?.outcome === 'failed' ? 'FAILED' : failed >= watch.failFastStops ? 'FAILED' : 'IN_PROGRESS';
+      const state = observed?.outcome === 'completed' ? 'COMPLETED' : observed?.outcome === 'failed' ? 'FAILED' : failed >= watch.failFastStops ? 'FAILED' : 'IN_PROGRESS';
       const line: RolloutLine = {
         desired: d.desiredCount,
-        running: state === 'COMPLETED' ? Math.max(observed?.runningCount ?? d.desiredCount, deployment?.runningCount ?? 0) : (observed?.runningCount ?? deployment?.runningCount ?? 0),
+        running:
+          state === 'COMPLETED' ? Math.max(observed?.runningCount ?? d.desiredCount, deployment?.runningCount ?? 0) : (observed?.runningCount ?? deployment?.runningCount ?? 0),
         failed,
         state,
       };

@@ -28,8 +28,12 @@ export function bufferIo(): Io & { stdout: () => string; stderr: () => string } 
   let stdout = '';
   let stderr = '';
   return {
-    out: (text) => void (stdout += text),
-    err: (text) => void (stderr += text),
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
     tty: false,
     stdout: () => stdout,
     stderr: () => stderr,
@@ -45,8 +49,12 @@ export function colors(io: Io): Colors {
 /** Left-aligned columns, two spaces apart, like `convox apps`. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const format = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [format(header), ...rows.map(format)].join('\n') + '\n';
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
+  return `${[format(header), ...rows.map(format)].join('\n')}\n`;
 }
 
 export function json(io: Io, value: unknown): void {

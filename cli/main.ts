@@ -41,7 +41,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
     async (...args: A) =>
       setExit(await fn(...args));
-  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, any>;
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
 
   root
     .command('deploy')
@@ -53,7 +53,10 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--timeout <seconds>', 'stop following after this long', int('--timeout'))
     .action(action((dir: string, _o: unknown, cmd: Command) => deploy(dir, globals(cmd), io)));
 
-  const appsCmd = root.command('apps').description('list apps').action(action((_o: unknown, cmd: Command) => apps(globals(cmd), io)));
+  const appsCmd = root
+    .command('apps')
+    .description('list apps')
+    .action(action((_o: unknown, cmd: Command) => apps(globals(cmd), io)));
   appsCmd
     .command('info')
     .description('status, current release, services with counts, endpoints')
@@ -161,7 +164,9 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       return error.exitCode;
     }
     const explained = explainAwsError(error);
-    io.err(`${c.red('error:')} ${explained.message}\n${explained.hint ? `${c.dim('hint:')} ${explained.hint}\n` : debug ? '' : `${c.dim('hint:')} run again with --debug for the stack trace\n`}`);
+    io.err(
+      `${c.red('error:')} ${explained.message}\n${explained.hint ? `${c.dim('hint:')} ${explained.hint}\n` : debug ? '' : `${c.dim('hint:')} run again with --debug for the stack trace\n`}`,
+    );
     if (debug) io.err(`${(error as Error).stack}\n`);
     return 1;
   }

@@ -45,4 +45,3 @@ export async function deployMessage(ctx: Context, done: FinishedExecution): Prom
     ...(failure ? { failure: { step: done.failedStep ?? 'Queue', code: failure.code, message: failure.message } } : {}),
   }).message;
 }
-

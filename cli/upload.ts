@@ -43,6 +43,9 @@ export async function uploadTarball(ctx: Context, io: Io, key: string, body: Buf
 
 /** apps/<app>/<UTC time>.tar.gz: sortable, and says when it was uploaded. */
 export function uploadKey(app: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.(\d{3})Z$/, '$1Z');
   return `apps/${app}/${stamp}.tar.gz`;
 }

@@ -171,7 +171,10 @@ function bindTask(stateName: string, state: Json, options: RunOptions): (input: 
 /** `$.a.b` paths only: enough for TimeoutSecondsPath. */
 function resolvePath(path: string, input: Json): Json {
   if (!/^\$(\.[A-Za-z0-9_]+)+$/.test(path)) throw new Error(`local runner supports only $.a.b paths, got ${path}`);
-  return path.slice(2).split('.').reduce((node, key) => (node == null ? undefined : node[key]), input);
+  return path
+    .slice(2)
+    .split('.')
+    .reduce((node, key) => (node == null ? undefined : node[key]), input);
 }
 
 /**

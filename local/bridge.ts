@@ -6,7 +6,7 @@ import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/
 import { DescribeTaskDefinitionCommand, RegisterContainerInstanceCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadDefinition } from './asl.js';
 import type { DeployRun, LocalRack } from './rack.js';
 
@@ -114,7 +114,11 @@ export class LocalBridge {
     const queueArn = (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     await rack.aws.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: rack.bucket, NotificationConfiguration: { EventBridgeConfiguration: {} } }));
     const rules: Record<string, unknown> = {
-      [`${rack.name}-tarball-uploaded`]: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [rack.bucket] }, object: { key: [{ prefix: 'apps/' }] } } },
+      [`${rack.name}-tarball-uploaded`]: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [rack.bucket] }, object: { key: [{ prefix: 'apps/' }] } },
+      },
       [`${rack.name}-redeploy-requested`]: { source: ['rackless'], 'detail-type': ['Redeploy Requested'] },
     };
     for (const [name, pattern] of Object.entries(rules)) {
@@ -137,7 +141,10 @@ export class LocalBridge {
     const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
     const instance = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't3.small' }));
     await rack.aws.ecs.send(
-      new RegisterContainerInstanceCommand({ cluster: rack.env.CLUSTER, instanceIdentityDocument: JSON.stringify({ instanceId: instance.Instances![0]!.InstanceId, region: rack.region }) }),
+      new RegisterContainerInstanceCommand({
+        cluster: rack.env.CLUSTER,
+        instanceIdentityDocument: JSON.stringify({ instanceId: instance.Instances![0]!.InstanceId, region: rack.region }),
+      }),
     );
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, '127.0.0.1', resolve));
@@ -164,7 +171,7 @@ export class LocalBridge {
 
   private async poll(): Promise<void> {
     while (!this.stopped) {
-      let messages;
+      let messages: Message[];
       try {
         const res = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }), { abortSignal: this.abort.signal });
         messages = res.Messages ?? [];
@@ -308,13 +315,10 @@ export class LocalBridge {
 
   private forward(req: IncomingMessage, res: ServerResponse, body?: Buffer): void {
     const moto = new URL(this.options.motoUrl);
-    const upstream = httpRequest(
-      { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = httpRequest({ host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502);
       res.end(String(error.message));
@@ -327,15 +331,18 @@ export class LocalBridge {
   private motoJson(req: IncomingMessage, body: Buffer): Promise<{ status: number; json: any; headers: Record<string, string | string[] | undefined> }> {
     const moto = new URL(this.options.motoUrl);
     return new Promise((resolve, reject) => {
-      const upstream = httpRequest({ host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: answer.statusCode ?? 500, json: text ? JSON.parse(text) : {}, headers: answer.headers });
-        });
-        answer.on('error', reject);
-      });
+      const upstream = httpRequest(
+        { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: answer.statusCode ?? 500, json: text ? JSON.parse(text) : {}, headers: answer.headers });
+          });
+          answer.on('error', reject);
+        },
+      );
       upstream.on('error', reject);
       upstream.end(body);
     });
@@ -385,7 +392,7 @@ export class LocalBridge {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const input = body.length ? JSON.parse(body.toString('utf8')) : {};
-    const ownMachine = (arn: string | undefined) => !!arn && arn.startsWith(this.rack.env.STATE_MACHINE_ARN!.replace(':stateMachine:', ':execution:') + ':');
+    const ownMachine = (arn: string | undefined) => !!arn && arn.startsWith(`${this.rack.env.STATE_MACHINE_ARN!.replace(':stateMachine:', ':execution:')}:`);
     switch (operation) {
       case 'StartExecution': {
         const answer = await this.motoJson(req, body);

@@ -19,7 +19,7 @@ export class CallLog {
 
   constructor(classes: ClientClass[]) {
     for (const Client of classes) {
-      const original = Object.prototype.hasOwnProperty.call(Client.prototype, 'send') ? Client.prototype.send : undefined;
+      const original = Object.hasOwn(Client.prototype, 'send') ? Client.prototype.send : undefined;
       const inherited = Client.prototype.send;
       const calls = this.calls;
       Client.prototype.send = function send(this: unknown, command: any, ...rest: any[]) {

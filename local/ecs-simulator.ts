@@ -119,7 +119,7 @@ export class EcsSimulator {
   private task(base: Record<string, any>, service: PromotedService) {
     const taskId = randomBytes(16).toString('hex');
     const clusterArn = this.clusterArn(service);
-    const taskArn = clusterArn.replace(':cluster/', ':task/') + `/${taskId}`;
+    const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${taskId}`;
     return {
       taskId,
       event: {

@@ -14,9 +14,12 @@ export class FirstAttemptFaults {
   private restores: Array<() => void> = [];
   private active = true;
 
-  constructor(classes: ClientClass[], private readonly skip: RegExp = /^$/) {
+  constructor(
+    classes: ClientClass[],
+    private readonly skip: RegExp = /^$/,
+  ) {
     for (const Client of classes) {
-      const own = Object.prototype.hasOwnProperty.call(Client.prototype, 'send') ? Client.prototype.send : undefined;
+      const own = Object.hasOwn(Client.prototype, 'send') ? Client.prototype.send : undefined;
       const inherited = Client.prototype.send;
       const self = this;
       Client.prototype.send = function send(this: Stacked, command: any, ...rest: any[]) {

@@ -70,7 +70,13 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
     for await (const chunk of gzipped) chunks.push(chunk as Buffer);
   })();
   for (const entry of entries) {
-    const header = { name: entry.type === 'directory' ? `${entry.path}/` : entry.path, mode: entry.mode, mtime: FIXED_MTIME, type: entry.type, ...(entry.linkname ? { linkname: entry.linkname } : {}) };
+    const header = {
+      name: entry.type === 'directory' ? `${entry.path}/` : entry.path,
+      mode: entry.mode,
+      mtime: FIXED_MTIME,
+      type: entry.type,
+      ...(entry.linkname ? { linkname: entry.linkname } : {}),
+    };
     const body = entry.type === 'file' ? await readFile(join(dir, ...entry.path.split('/'))) : undefined;
     await new Promise<void>((resolve, reject) => (body ? pack.entry(header, body, (e) => (e ? reject(e) : resolve())) : pack.entry(header, (e) => (e ? reject(e) : resolve()))));
   }

@@ -87,7 +87,13 @@ export class LocalRack {
       sfn: new SFNClient(config),
       logs: new CloudWatchLogsClient(config),
     };
-    this.simulator = new EcsSimulator({ logs: this.clients.logs, region: this.region, account: LOCAL_ACCOUNT, logGroupPrefix: `/rackless/${this.name}`, deliver: (event) => this.deliverEcsEvent(event) });
+    this.simulator = new EcsSimulator({
+      logs: this.clients.logs,
+      region: this.region,
+      account: LOCAL_ACCOUNT,
+      logGroupPrefix: `/rackless/${this.name}`,
+      deliver: (event) => this.deliverEcsEvent(event),
+    });
   }
 
   private table?: Store;
@@ -149,9 +155,7 @@ export class LocalRack {
         DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no such app' } }],
       }),
     );
-    const certificate = this.options.https
-      ? await new ACMClient(this.clientConfig).send(new RequestCertificateCommand({ DomainName: `*.${name}.localhost` }))
-      : undefined;
+    const certificate = this.options.https ? await new ACMClient(this.clientConfig).send(new RequestCertificateCommand({ DomainName: `*.${name}.localhost` })) : undefined;
     const https = certificate
       ? await elb.send(
           new CreateListenerCommand({
@@ -300,7 +304,11 @@ export class LocalRack {
       integrations: { 'arn:aws:states:::codebuild:startBuild.sync': (params) => this.simulateBuild(params) },
       onStateEntered: (state, stateInput) => {
         this.entered.push([executionName, state]);
-        this.enteredWaiters = this.enteredWaiters.filter((w) => (w.execution === executionName && w.state === state ? (w.resolve(), false) : true));
+        this.enteredWaiters = this.enteredWaiters.filter((w) => {
+          if (w.execution !== executionName || w.state !== state) return true;
+          w.resolve();
+          return false;
+        });
         if (state === 'Watch') this.simulator.rollout(stateInput);
       },
     });
@@ -319,13 +327,19 @@ export class LocalRack {
     const app = vars.RACKLESS_APP!;
     const scenario = this.builds.get(app) ?? { status: 'SUCCEEDED' };
     this.builds.delete(app);
-    const id = `${params.ProjectName}:${createHash('sha256').update(vars.IMAGE_TAG ?? '').digest('hex').slice(0, 8)}`;
+    const id = `${params.ProjectName}:${createHash('sha256')
+      .update(vars.IMAGE_TAG ?? '')
+      .digest('hex')
+      .slice(0, 8)}`;
     const build = {
       Id: id,
       BuildStatus: scenario.status,
       ProjectName: params.ProjectName,
       Logs: { DeepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#logEvent:group=/aws/codebuild/${params.ProjectName}` },
-      Phases: scenario.status === 'SUCCEEDED' ? [] : [{ PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ Message: 'COMMAND_EXECUTION_ERROR: Error while executing command: docker build. Reason: exit status 1' }] }],
+      Phases:
+        scenario.status === 'SUCCEEDED'
+          ? []
+          : [{ PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ Message: 'COMMAND_EXECUTION_ERROR: Error while executing command: docker build. Reason: exit status 1' }] }],
     };
     if (scenario.status !== 'SUCCEEDED') {
       throw Object.assign(new Error(JSON.stringify(build)), { name: 'States.TaskFailed' });
@@ -333,7 +347,12 @@ export class LocalRack {
     const builds = JSON.parse(vars.BUILDS ?? '[]') as Array<{ service: string; image: string }>;
     for (const b of builds) {
       const [repository, tag] = [b.image.split('/').slice(1).join('/').split(':')[0]!, b.image.split(':').pop()!];
-      const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: `sha256:${createHash('sha256').update(b.image).digest('hex')}` }, layers: [] });
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: { digest: `sha256:${createHash('sha256').update(b.image).digest('hex')}` },
+        layers: [],
+      });
       await this.clients.ecr.send(new PutImageCommand({ repositoryName: repository, imageTag: tag, imageManifest: manifest }));
     }
     return { Build: build };

@@ -48,7 +48,9 @@ function resolveDefinition(name: string, definitionString: Json, resources: Reco
 function main(): number {
   const problems: string[] = [];
   const sources = new Map<string, Json>();
-  const files = readdirSync(`${ROOT}state-machines`).filter((f) => f.endsWith('.asl.yml')).sort();
+  const files = readdirSync(`${ROOT}state-machines`)
+    .filter((f) => f.endsWith('.asl.yml'))
+    .sort();
   for (const file of files) {
     const definition = loadDefinition(`${ROOT}state-machines/${file}`);
     sources.set(file.replace(/\.asl\.yml$/, ''), definition);
@@ -69,7 +71,10 @@ function main(): number {
       const definition = resolveDefinition(logicalId, resource.Properties.DefinitionString, resources, problems);
       problems.push(...validate(`template ${logicalId}`, definition));
       // serverless.yml names machines <rack>-<file name>
-      const stem = String(resource.Properties.StateMachineName ?? '').split('-').pop() ?? '';
+      const stem =
+        String(resource.Properties.StateMachineName ?? '')
+          .split('-')
+          .pop() ?? '';
       const source = sources.get(stem);
       if (!source) problems.push(`template ${logicalId}: no state-machines/${stem}.asl.yml to compare with`);
       else if (!isDeepStrictEqual(withoutLambdaArns(definition), withoutLambdaArns(source))) {
@@ -77,7 +82,13 @@ function main(): number {
       }
       console.log(`${problems.length > before ? '✗' : '✓'} template ${logicalId} (${stem})`);
     }
-    const packaged = new Set(machines.map(([, r]) => String(r.Properties.StateMachineName ?? '').split('-').pop()));
+    const packaged = new Set(
+      machines.map(([, r]) =>
+        String(r.Properties.StateMachineName ?? '')
+          .split('-')
+          .pop(),
+      ),
+    );
     for (const stem of sources.keys()) if (!packaged.has(stem)) problems.push(`state-machines/${stem}.asl.yml is not in the packaged template`);
   }
 

@@ -93,7 +93,7 @@ const TRANSIENT_NAMES = new Set([
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof TransientError) return true;
-  const meta = (error as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string });
+  const meta = error as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
   if (meta.$retryable) return true;
   const status = meta.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;

@@ -33,9 +33,7 @@ export function parseSourceKey(rawKey: string): KeyDecision {
  */
 export function executionName(app: string, source: SourceObject): string {
   // a version id names one write; without versioning, the sequencer tells two writes of one key apart
-  const identity = source.versionId
-    ? [source.bucket, source.key, source.versionId].join('\n')
-    : [source.bucket, source.key, source.etag ?? '', source.sequencer ?? ''].join('\n');
+  const identity = source.versionId ? [source.bucket, source.key, source.versionId].join('\n') : [source.bucket, source.key, source.etag ?? '', source.sequencer ?? ''].join('\n');
   const digest = createHash('sha256').update(identity).digest('hex').slice(0, 24);
   return `${app}-${digest}`;
 }

@@ -21,9 +21,20 @@ export async function apps(options: GlobalOptions, io: Io): Promise<number> {
       updatedAt: app.updatedAt ?? null,
     });
   }
-  if (options.json) return json(io, rows), 0;
-  if (rows.length === 0) return io.out(`no apps in rack ${ctx.rack.name}: deploy one with \`rackless deploy --app NAME\`\n`), 0;
-  io.out(table(['APP', 'STATUS', 'RELEASE', 'UPDATED'], rows.map((r) => [r.app, r.status, r.release ? `${r.release} (#${r.releaseNumber})` : '-', ago(r.updatedAt ?? undefined)])));
+  if (options.json) {
+    json(io, rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.out(`no apps in rack ${ctx.rack.name}: deploy one with \`rackless deploy --app NAME\`\n`);
+    return 0;
+  }
+  io.out(
+    table(
+      ['APP', 'STATUS', 'RELEASE', 'UPDATED'],
+      rows.map((r) => [r.app, r.status, r.release ? `${r.release} (#${r.releaseNumber})` : '-', ago(r.updatedAt ?? undefined)]),
+    ),
+  );
   return 0;
 }
 
@@ -57,9 +68,20 @@ export async function appInfo(name: string, options: GlobalOptions, io: Io): Pro
     endpoints: endpointsOf(current).map((e) => e.url),
     loadBalancer: ctx.rack.loadBalancerDns,
   };
-  if (options.json) return json(io, info), 0;
-  io.out(`Name        ${app}\nStatus      ${info.status}\nRelease     ${current ? `${current.id} (#${current.number}, ${ago(current.createdAt)})` : '-'}\nRack        ${ctx.rack.name}\n`);
+  if (options.json) {
+    json(io, info);
+    return 0;
+  }
+  io.out(
+    `Name        ${app}\nStatus      ${info.status}\nRelease     ${current ? `${current.id} (#${current.number}, ${ago(current.createdAt)})` : '-'}\nRack        ${ctx.rack.name}\n`,
+  );
   io.out(`Endpoints   ${info.endpoints.join(', ') || '-'}${info.endpoints.length ? ` (via ${ctx.rack.loadBalancerDns})` : ''}\n\n`);
-  if (services.length) io.out(table(['SERVICE', 'STATUS', 'DESIRED', 'RUNNING', 'PENDING', 'TASK DEFINITION'], services.map((s) => [s.service, s.status, String(s.desired), String(s.running), String(s.pending), s.taskDefinition])));
+  if (services.length)
+    io.out(
+      table(
+        ['SERVICE', 'STATUS', 'DESIRED', 'RUNNING', 'PENDING', 'TASK DEFINITION'],
+        services.map((s) => [s.service, s.status, String(s.desired), String(s.running), String(s.pending), s.taskDefinition]),
+      ),
+    );
   return 0;
 }

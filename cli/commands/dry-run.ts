@@ -89,14 +89,18 @@ export async function planDeploy(ctx: Context, app: string, tarball: Buffer): Pr
       ...(live?.taskRoleArn ? { taskRoleArn: live.taskRoleArn } : {}),
       appConfig: appRecord?.config ?? {},
     });
-    const before = containerView(live?.containerDefinitions?.find((c) => c.name === spec.name), live);
+    const before = containerView(
+      live?.containerDefinitions?.find((c) => c.name === spec.name),
+      live,
+    );
     const after = containerView(input.containerDefinitions?.[0], input);
     const changes = diffViews(before, after);
     if (service) {
       if ((service.desiredCount ?? 0) !== spec.scale.count) changes.push({ field: 'desired count', from: String(service.desiredCount ?? 0), to: String(spec.scale.count) });
       const config = service.deploymentConfiguration;
       const deployment = `${config?.minimumHealthyPercent ?? '?'}/${config?.maximumPercent ?? '?'}`;
-      if (deployment !== `${spec.deployment.minimum}/${spec.deployment.maximum}`) changes.push({ field: 'deployment min/max %', from: deployment, to: `${spec.deployment.minimum}/${spec.deployment.maximum}` });
+      if (deployment !== `${spec.deployment.minimum}/${spec.deployment.maximum}`)
+        changes.push({ field: 'deployment min/max %', from: deployment, to: `${spec.deployment.minimum}/${spec.deployment.maximum}` });
     } else {
       changes.push({ field: 'desired count', to: String(spec.scale.count) });
       if (spec.port) changes.push({ field: 'load balancer', to: `target group, host rules ${spec.domains.join(', ')}` });
@@ -134,7 +138,8 @@ export async function dryRun(ctx: Context, io: Io, app: string, tarball: Buffer)
   try {
     plans = await planDeploy(ctx, app, tarball);
   } catch (error) {
-    if (error instanceof RacklessError) throw new CliError(`this deploy would fail at Prepare or Release: ${error.message}`, 'fix the manifest or the app config (`rackless env set`) and dry-run again');
+    if (error instanceof RacklessError)
+      throw new CliError(`this deploy would fail at Prepare or Release: ${error.message}`, 'fix the manifest or the app config (`rackless env set`) and dry-run again');
     throw error;
   }
   if (ctx.options.json) {

@@ -22,13 +22,22 @@ export async function envList(options: GlobalOptions & { app?: string }, io: Io)
       const parameter = parseSecretReference(config[key]!);
       return parameter ? { key, secret: true, parameter } : { key, secret: false, value: config[key]! };
     });
-  if (options.json) return json(io, entries), 0;
+  if (options.json) {
+    json(io, entries);
+    return 0;
+  }
   for (const e of entries) io.out(e.secret ? `${e.key}=******** (secret: ssm ${e.parameter})\n` : `${e.key}=${e.value}\n`);
   return 0;
 }
 
 /** Writes the config, then releases the current release's images with it and follows that deploy. */
-async function releaseWithConfig(ctx: Context, io: Io, app: string, config: Record<string, string>, options: GlobalOptions & { wait?: boolean; timeout?: number }): Promise<number> {
+async function releaseWithConfig(
+  ctx: Context,
+  io: Io,
+  app: string,
+  config: Record<string, string>,
+  options: GlobalOptions & { wait?: boolean; timeout?: number },
+): Promise<number> {
   const record = await ctx.store.getApp(app);
   await ctx.store.setAppConfig(app, config);
   if (!record?.currentRelease) {
@@ -58,14 +67,23 @@ export async function envSet(pairs: string[], options: GlobalOptions & { app?: s
   for (const [key, value] of values) {
     if (options.secret) {
       const parameter = secretParameterName(ctx.rack.name, app, key);
-      await ctx.aws.ssm.send(new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true, Description: `rackless secret ${key} of app ${app}` }));
+      await ctx.aws.ssm.send(
+        new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true, Description: `rackless secret ${key} of app ${app}` }),
+      );
       config[key] = secretReference(parameter);
       io.out(`Storing ${key} in SSM ${parameter} (SecureString)... OK\n`);
     } else {
       config[key] = value;
     }
   }
-  if (options.secret) secretHint(ctx, io, app, values.map(([k]) => k), await currentSecrets(ctx, app));
+  if (options.secret)
+    secretHint(
+      ctx,
+      io,
+      app,
+      values.map(([k]) => k),
+      await currentSecrets(ctx, app),
+    );
   io.out(`Setting ${values.map(([k]) => k).join(', ')}... OK\n`);
   return releaseWithConfig(ctx, io, app, config, options);
 }
@@ -96,6 +114,8 @@ async function currentSecrets(ctx: Context, app: string): Promise<Set<string>> {
 function secretHint(ctx: Context, io: Io, app: string, keys: string[], read: Set<string>): void {
   for (const key of keys) {
     if (read.has(key)) continue;
-    io.err(`note: no service of ${app} lists ${key} in rackless.yml; add it as a bare name (environment: [${key}]) and tasks get it from ${secretParameterName(ctx.rack.name, app, key)} as a secret\n`);
+    io.err(
+      `note: no service of ${app} lists ${key} in rackless.yml; add it as a bare name (environment: [${key}]) and tasks get it from ${secretParameterName(ctx.rack.name, app, key)} as a secret\n`,
+    );
   }
 }

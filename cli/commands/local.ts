@@ -105,7 +105,10 @@ export async function localDemo(io: Io, options: { example?: string } = {}): Pro
 
     io.out(c.bold('\n3. Deploy a broken release: the container exits at start\n'));
     await cp(example, broken, { recursive: true });
-    await writeFile(join(broken, 'Dockerfile'), 'FROM httpd:2.4\nCOPY index.html /usr/local/apache2/htdocs/index.html\nEXPOSE 80\nCMD ["httpd-foreground", "-f", "/etc/httpd/missing.conf"]\n');
+    await writeFile(
+      join(broken, 'Dockerfile'),
+      'FROM httpd:2.4\nCOPY index.html /usr/local/apache2/htdocs/index.html\nEXPOSE 80\nCMD ["httpd-foreground", "-f", "/etc/httpd/missing.conf"]\n',
+    );
     // moto runs no containers: the simulator makes this release's tasks fail as that CMD would
     stack.rack.simulator.next('httpd', {
       outcome: 'crash-loop',

@@ -1,4 +1,4 @@
-import { FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { FilterLogEventsCommand, type FilterLogEventsCommandOutput, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { context, isLoopback, type GlobalOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import { colors, type Io } from '../io.js';
@@ -31,7 +31,7 @@ export async function logs(service: string | undefined, options: GlobalOptions &
   for (;;) {
     let nextToken: string | undefined;
     do {
-      let page;
+      let page: FilterLogEventsCommandOutput;
       try {
         page = await ctx.aws.logs.send(
           new FilterLogEventsCommand({ logGroupName: group, startTime, ...(service ? { logStreamNamePrefix: `${service}/` } : {}), ...(nextToken ? { nextToken } : {}) }),

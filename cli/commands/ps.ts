@@ -31,8 +31,19 @@ export async function ps(options: GlobalOptions & { app?: string }, io: Io): Pro
       });
     }
   }
-  if (options.json) return json(io, tasks), 0;
-  if (!tasks.length) return io.out(`no tasks of ${app} are running\n`), 0;
-  io.out(table(['ID', 'SERVICE', 'RELEASE', 'STATUS', 'KIND', 'STARTED'], tasks.map((t) => [t.id.slice(0, 12), t.service, t.release ?? '-', t.status, t.kind, ago(t.startedAt ?? undefined)])));
+  if (options.json) {
+    json(io, tasks);
+    return 0;
+  }
+  if (!tasks.length) {
+    io.out(`no tasks of ${app} are running\n`);
+    return 0;
+  }
+  io.out(
+    table(
+      ['ID', 'SERVICE', 'RELEASE', 'STATUS', 'KIND', 'STARTED'],
+      tasks.map((t) => [t.id.slice(0, 12), t.service, t.release ?? '-', t.status, t.kind, ago(t.startedAt ?? undefined)]),
+    ),
+  );
   return 0;
 }

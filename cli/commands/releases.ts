@@ -24,11 +24,21 @@ export async function releases(options: GlobalOptions & { app?: string }, io: Io
     taskDefinitions: r.taskDefinitions,
     failure: r.failure ?? null,
   }));
-  if (options.json) return json(io, rows), 0;
+  if (options.json) {
+    json(io, rows);
+    return 0;
+  }
   io.out(
     table(
       ['ID', '#', 'STATUS', 'TRIGGER', 'CREATED', 'NOTE'],
-      rows.map((r) => [r.id, String(r.number), `${r.status}${r.current ? ' (current)' : ''}`, r.trigger, ago(r.createdAt), r.failure ? r.failure.split('\n')[0]!.slice(0, 80) : r.basedOn ? `based on ${r.basedOn}` : '']),
+      rows.map((r) => [
+        r.id,
+        String(r.number),
+        `${r.status}${r.current ? ' (current)' : ''}`,
+        r.trigger,
+        ago(r.createdAt),
+        r.failure ? r.failure.split('\n')[0]!.slice(0, 80) : r.basedOn ? `based on ${r.basedOn}` : '',
+      ]),
     ),
   );
   return 0;
@@ -36,7 +46,9 @@ export async function releases(options: GlobalOptions & { app?: string }, io: Io
 
 /** Promote = the `Redeploy Requested` event a schedule or another tool would send; then follow it. */
 async function requestRedeploy(ctx: Context, io: Io, app: string, release: ReleaseRecord, options: GlobalOptions & { wait?: boolean; timeout?: number }): Promise<number> {
-  const put = await ctx.aws.events.send(new PutEventsCommand({ Entries: [{ Source: 'rackless', DetailType: 'Redeploy Requested', Detail: JSON.stringify({ app, release: release.id }) }] }));
+  const put = await ctx.aws.events.send(
+    new PutEventsCommand({ Entries: [{ Source: 'rackless', DetailType: 'Redeploy Requested', Detail: JSON.stringify({ app, release: release.id }) }] }),
+  );
   const entry = put.Entries?.[0];
   if (!entry?.EventId) throw new CliError(`EventBridge refused the redeploy request: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`.trim());
   // the redeploy function names its execution after the event id, so the CLI knows which to follow
@@ -54,7 +66,8 @@ export async function promote(id: string, options: GlobalOptions & { app?: strin
   await requireApp(ctx, app);
   const release = await ctx.store.getRelease(app, id);
   if (!release) throw new CliError(`release ${id} of app ${app} does not exist`, `list them with \`rackless releases --app ${app}\``);
-  if (Object.keys(release.taskDefinitions ?? {}).length === 0) throw new CliError(`release ${id} never registered task definitions (it failed before Release)`, 'promote a release that got as far as Release');
+  if (Object.keys(release.taskDefinitions ?? {}).length === 0)
+    throw new CliError(`release ${id} never registered task definitions (it failed before Release)`, 'promote a release that got as far as Release');
   return requestRedeploy(ctx, io, app, release, options);
 }
 

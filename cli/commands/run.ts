@@ -27,7 +27,11 @@ export async function runTask(service: string, command: string[], options: Globa
     }),
   );
   const task = res.tasks?.[0];
-  if (!task?.taskArn) throw new CliError(`ECS did not start the task: ${(res.failures ?? []).map((f) => `${f.reason ?? ''} ${f.detail ?? ''}`.trim()).join('; ') || 'no reason given'}`, 'is there a container instance with room in the cluster?');
+  if (!task?.taskArn)
+    throw new CliError(
+      `ECS did not start the task: ${(res.failures ?? []).map((f) => `${f.reason ?? ''} ${f.detail ?? ''}`.trim()).join('; ') || 'no reason given'}`,
+      'is there a container instance with room in the cluster?',
+    );
   const taskId = task.taskArn.split('/').pop()!;
   io.err(`Running ${command.join(' ')} on ${service} (task ${taskId}, ${live.taskDefinition.split('/').pop()})\n`);
   const group = `${ctx.rack.logGroupPrefix}/${app}`;

@@ -11,7 +11,9 @@ import { parseCloudWatchAlarm } from '../../shared/notify/render.js';
 const config = requireEnv('TOPIC_ARN', 'RACK_NAME');
 const sns = makeClient(SNSClient);
 
-export type AlarmNotifyResult = { messageId: string; status: 'published'; alarm: string; app?: string; service?: string } | { messageId: string; status: 'dropped'; reason: string };
+export type AlarmNotifyResult =
+  | { messageId: string; status: 'published'; alarm: string; app?: string; service?: string }
+  | { messageId: string; status: 'dropped'; reason: string };
 
 /**
  * Subscribed to the alarms topic CloudWatch publishes to: each raw alarm is rendered like every other
@@ -22,7 +24,7 @@ export const handler = lambda('alarm-notify', async (event: SNSEvent): Promise<A
   const results: AlarmNotifyResult[] = [];
   for (const record of event.Records ?? []) {
     const messageId = record.Sns?.MessageId ?? 'unknown';
-    let notification;
+    let notification: ReturnType<typeof parseCloudWatchAlarm>;
     try {
       notification = parseCloudWatchAlarm(record.Sns?.Message ?? '', { rack: config.RACK_NAME });
     } catch (error) {
@@ -32,7 +34,13 @@ export const handler = lambda('alarm-notify', async (event: SNSEvent): Promise<A
       continue;
     }
     await publish(sns, config.TOPIC_ARN, notification);
-    results.push({ messageId, status: 'published', alarm: notification.alarmName, ...(notification.app ? { app: notification.app } : {}), ...(notification.service ? { service: notification.service } : {}) });
+    results.push({
+      messageId,
+      status: 'published',
+      alarm: notification.alarmName,
+      ...(notification.app ? { app: notification.app } : {}),
+      ...(notification.service ? { service: notification.service } : {}),
+    });
   }
   return results;
 });

@@ -21,9 +21,7 @@ export const handler = lambda('release', async (state: DeployState, context: Con
   const started = Date.now();
   // the build ran between Prepare's end and now
   const prepared = state.timings.at(-1);
-  const timed = state.build?.result && prepared
-    ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs)
-    : state;
+  const timed = state.build?.result && prepared ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs) : state;
   const released = await release(timed, {
     ecs,
     logs,

@@ -43,9 +43,7 @@ export type AlarmDecision =
   /** a new window: raise the alarm; `stops` and `sinceMs` are what it reports */
   | { action: 'alarm'; channel: AlarmChannel; continues: boolean; stops: number; sinceMs: number; next: ServiceAlarmState };
 
-export type RecoveryDecision =
-  | { action: 'ignore'; reason: string }
-  | { action: 'recover'; stops: number; sinceMs: number; next: ServiceAlarmState };
+export type RecoveryDecision = { action: 'ignore'; reason: string } | { action: 'recover'; stops: number; sinceMs: number; next: ServiceAlarmState };
 
 /** ECS service actions that raise a warning alarm. */
 export const WARNING_EVENTS: ReadonlySet<string> = new Set(['SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_START_IMPAIRED']);

@@ -45,14 +45,7 @@ export function evidenceOf(stop: TaskStop): Record<string, string | number | boo
   return evidence;
 }
 
-export function crashLoopNotification(args: {
-  owner: ServiceOwner;
-  stop: TaskStop;
-  stops: number;
-  sinceMs: number;
-  releaseId?: string;
-  logLines?: string[];
-}): Kind<'crash-loop'> {
+export function crashLoopNotification(args: { owner: ServiceOwner; stop: TaskStop; stops: number; sinceMs: number; releaseId?: string; logLines?: string[] }): Kind<'crash-loop'> {
   const n: Kind<'crash-loop'> = {
     kind: 'crash-loop',
     app: args.owner.app,

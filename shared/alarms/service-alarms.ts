@@ -56,12 +56,14 @@ export class ServiceAlarms {
       return { action: 'ignored', reason: duplicate.action === 'ignore' ? duplicate.reason : 'duplicate' };
     }
     try {
-      const outcome = await this.decideAndApply(owner, (windowState, now) =>
-        alarmDecision({ stop, firstSighting, now, windowSeconds: this.deps.windowSeconds, ...(windowState ? { windowState } : {}) }),
-      async (decision) => {
-        const [releaseId, logLines] = await Promise.all([this.releaseOf(owner.app, stop.taskDefinitionArn), this.logLinesOf(owner, stop)]);
-        return crashLoopNotification({ owner, stop, stops: decision.stops, sinceMs: decision.sinceMs, ...(releaseId ? { releaseId } : {}), logLines });
-      });
+      const outcome = await this.decideAndApply(
+        owner,
+        (windowState, now) => alarmDecision({ stop, firstSighting, now, windowSeconds: this.deps.windowSeconds, ...(windowState ? { windowState } : {}) }),
+        async (decision) => {
+          const [releaseId, logLines] = await Promise.all([this.releaseOf(owner.app, stop.taskDefinitionArn), this.logLinesOf(owner, stop)]);
+          return crashLoopNotification({ owner, stop, stops: decision.stops, sinceMs: decision.sinceMs, ...(releaseId ? { releaseId } : {}), logLines });
+        },
+      );
       if (outcome.action !== 'ignored') {
         await this.deps.store.recordEvent(owner.app, stop.taskArn.split('/').pop()!, {
           type: 'task-stopped',
@@ -88,10 +90,19 @@ export class ServiceAlarms {
     if (!owner) return { action: 'ignored', reason: `service ${action.service} is not one of rack ${this.deps.rack}'s` };
     if (action.steady) return this.onServiceStable(action.service, 'the service reached a steady state');
     const now = this.now();
-    const outcome = await this.decideAndApply(owner, (windowState, at) => warningDecision({ action, now: at, windowSeconds: this.deps.windowSeconds, ...(windowState ? { windowState } : {}) }),
-      async () => serviceWarningNotification({ owner, action, now }));
+    const outcome = await this.decideAndApply(
+      owner,
+      (windowState, at) => warningDecision({ action, now: at, windowSeconds: this.deps.windowSeconds, ...(windowState ? { windowState } : {}) }),
+      async () => serviceWarningNotification({ owner, action, now }),
+    );
     if (outcome.action !== 'ignored') {
-      await this.deps.store.recordEvent(owner.app, `${action.eventName}-${now}`, { type: 'service-warning', service: owner.service, eventName: action.eventName, summary: action.summary, alarm: outcome.action === 'alarmed' });
+      await this.deps.store.recordEvent(owner.app, `${action.eventName}-${now}`, {
+        type: 'service-warning',
+        service: owner.service,
+        eventName: action.eventName,
+        summary: action.summary,
+        alarm: outcome.action === 'alarmed',
+      });
     }
     return outcome;
   }

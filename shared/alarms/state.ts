@@ -89,7 +89,13 @@ export async function reopenWindow(store: Store, serviceName: string, previous: 
       UpdateExpression: 'SET #revision = :reopened, #start = :expired, alarmed = :alarmed ADD episodeStops :minus',
       ConditionExpression: '#revision = :claimed',
       ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#revision': 'revision' },
-      ExpressionAttributeValues: { ':reopened': decision.next.revision + 1, ':expired': 0, ':alarmed': previous.alarmed, ':minus': -stopsAdded, ':claimed': decision.next.revision },
+      ExpressionAttributeValues: {
+        ':reopened': decision.next.revision + 1,
+        ':expired': 0,
+        ':alarmed': previous.alarmed,
+        ':minus': -stopsAdded,
+        ':claimed': decision.next.revision,
+      },
     }),
   );
 }

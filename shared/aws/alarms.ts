@@ -37,13 +37,25 @@ export function serviceAlarms(args: { rack: Rack; app: string; service: Promoted
   const alarms: PutMetricAlarmCommandInput[] = [
     {
       ...common('cpu', `CPU of ${args.app}/${spec.name} above ${spec.alarms.cpu}% for 10 minutes`),
-      Namespace: 'AWS/ECS', MetricName: 'CPUUtilization', Dimensions: ecsDimensions, Statistic: 'Average',
-      Period: 300, EvaluationPeriods: 2, Threshold: spec.alarms.cpu, ComparisonOperator: 'GreaterThanThreshold',
+      Namespace: 'AWS/ECS',
+      MetricName: 'CPUUtilization',
+      Dimensions: ecsDimensions,
+      Statistic: 'Average',
+      Period: 300,
+      EvaluationPeriods: 2,
+      Threshold: spec.alarms.cpu,
+      ComparisonOperator: 'GreaterThanThreshold',
     },
     {
       ...common('memory', `memory of ${args.app}/${spec.name} above ${spec.alarms.memory}% for 10 minutes`),
-      Namespace: 'AWS/ECS', MetricName: 'MemoryUtilization', Dimensions: ecsDimensions, Statistic: 'Average',
-      Period: 300, EvaluationPeriods: 2, Threshold: spec.alarms.memory, ComparisonOperator: 'GreaterThanThreshold',
+      Namespace: 'AWS/ECS',
+      MetricName: 'MemoryUtilization',
+      Dimensions: ecsDimensions,
+      Statistic: 'Average',
+      Period: 300,
+      EvaluationPeriods: 2,
+      Threshold: spec.alarms.memory,
+      ComparisonOperator: 'GreaterThanThreshold',
     },
   ];
   const lb = loadBalancerDimension(args.rack.listenerArn);
@@ -56,13 +68,25 @@ export function serviceAlarms(args: { rack: Rack; app: string; service: Promoted
     alarms.push(
       {
         ...common('unhealthy', `${args.app}/${spec.name} has ${spec.alarms.unhealthy} or more unhealthy targets`),
-        Namespace: 'AWS/ApplicationELB', MetricName: 'UnHealthyHostCount', Dimensions: albDimensions, Statistic: 'Maximum',
-        Period: 60, EvaluationPeriods: 3, Threshold: spec.alarms.unhealthy, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'UnHealthyHostCount',
+        Dimensions: albDimensions,
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 3,
+        Threshold: spec.alarms.unhealthy,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
       {
         ...common('5xx', `${args.app}/${spec.name} answered more than ${spec.alarms.http5xx} 5XX per minute`),
-        Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: albDimensions, Statistic: 'Sum',
-        Period: 60, EvaluationPeriods: 2, Threshold: spec.alarms.http5xx, ComparisonOperator: 'GreaterThanThreshold',
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'HTTPCode_Target_5XX_Count',
+        Dimensions: albDimensions,
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 2,
+        Threshold: spec.alarms.http5xx,
+        ComparisonOperator: 'GreaterThanThreshold',
       },
     );
   }

@@ -1,7 +1,9 @@
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, PutLifecyclePolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
 
 const LIFECYCLE = JSON.stringify({
-  rules: [{ rulePriority: 1, description: 'keep the newest 100 images', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 100 }, action: { type: 'expire' } }],
+  rules: [
+    { rulePriority: 1, description: 'keep the newest 100 images', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 100 }, action: { type: 'expire' } },
+  ],
 });
 
 /** The app's repository, created on its first build; returns its URI. */

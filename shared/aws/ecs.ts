@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  CreateServiceCommand,
-  DescribeServicesCommand,
-  UpdateServiceCommand,
-  type ECSClient,
-  type Service,
-} from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import type { ServiceSpec } from '../manifest/types.js';
 
 export function serviceName(rack: string, app: string, service: string): string {

@@ -15,7 +15,10 @@ import type { HealthCheck } from '../manifest/types.js';
 /** ≤ 32 chars, deterministic per rack/app/service so CreateTargetGroup stays idempotent. */
 export function targetGroupName(rack: string, app: string, service: string): string {
   const digest = createHash('sha256').update(`${rack}/${app}/${service}`).digest('hex').slice(0, 6);
-  const readable = `${app}-${service}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 25).replace(/-+$/, '');
+  const readable = `${app}-${service}`
+    .replace(/[^A-Za-z0-9-]/g, '-')
+    .slice(0, 25)
+    .replace(/-+$/, '');
   return `${readable}-${digest}`;
 }
 

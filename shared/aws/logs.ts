@@ -1,9 +1,4 @@
-import {
-  CreateLogGroupCommand,
-  GetLogEventsCommand,
-  PutRetentionPolicyCommand,
-  type CloudWatchLogsClient,
-} from '@aws-sdk/client-cloudwatch-logs';
+import { CreateLogGroupCommand, GetLogEventsCommand, PutRetentionPolicyCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
 export async function ensureLogGroup(logs: CloudWatchLogsClient, name: string, tags: Record<string, string>, retentionDays = 30): Promise<void> {
   try {

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeployOrder, ReleaseRef, SourceObject } from '../deploy/state.js';
 import type { Manifest } from '../manifest/types.js';
@@ -259,9 +259,7 @@ export class Store {
 
   // ---- queue and lock ----
   async putQueueItem(app: string, item: QueueItem): Promise<void> {
-    await this.doc.send(
-      new PutCommand({ TableName: this.table, Item: { pk: appKey(app), sk: `QUEUE#${item.execution}`, ...item, expiresAt: epochSeconds() + 7 * DAY_SECONDS } }),
-    );
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(app), sk: `QUEUE#${item.execution}`, ...item, expiresAt: epochSeconds() + 7 * DAY_SECONDS } }));
   }
 
   async listQueue(app: string): Promise<QueueItem[]> {
@@ -342,7 +340,7 @@ export async function updateBuild(store: Store, app: string, id: string, fields:
     new UpdateCommand({
       TableName: store.table,
       Key: { pk: appKey(app), sk: `BUILD#${id}` },
-      UpdateExpression: `SET ${names.map((n, i) => `#f${i} = :v${i}`).join(', ')}`,
+      UpdateExpression: `SET ${names.map((_n, i) => `#f${i} = :v${i}`).join(', ')}`,
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#f${i}`, n])),
       ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:v${i}`, fields[n as keyof BuildRecord]])),

@@ -2,7 +2,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { lastLogLines, taskLogStream } from '../aws/logs.js';
 import { publish } from '../aws/sns.js';
-import { updateBuild, type Store } from '../aws/store.js';
+import { updateBuild } from '../aws/store.js';
 import { parseFailure } from '../errors.js';
 import type { FailureReason, Notification, ServiceChange } from '../notify/types.js';
 import { handover, type QueueDeps } from '../queue/queue.js';
@@ -49,7 +49,9 @@ export function withWatchTiming(timings: StepTimingEntry[], now = Date.now()): S
 /** CodeBuild .sync failures carry the Build as JSON in Cause. */
 export function buildFailure(state: DeployState): { code: string; message: string; link?: string; id?: string } | undefined {
   if (state.failedStep !== 'Build' || !state.failure?.Cause) return undefined;
-  let build: { Id?: string; BuildStatus?: string; Logs?: { DeepLink?: string }; Phases?: Array<{ PhaseType?: string; PhaseStatus?: string; Contexts?: Array<{ Message?: string }> }> } | undefined;
+  let build:
+    | { Id?: string; BuildStatus?: string; Logs?: { DeepLink?: string }; Phases?: Array<{ PhaseType?: string; PhaseStatus?: string; Contexts?: Array<{ Message?: string }> }> }
+    | undefined;
   try {
     const cause = JSON.parse(state.failure.Cause) as Record<string, unknown>;
     build = (cause.Build ?? cause) as typeof build;
@@ -86,7 +88,12 @@ function changesOf(state: DeployState): ServiceChange[] {
 async function failureReason(state: DeployState, outcome: Outcome, deps: NotifyDeps): Promise<FailureReason | undefined> {
   if (outcome.status === 'succeeded') return undefined;
   const build = buildFailure(state);
-  const reason: FailureReason = { step: state.failedStep ?? 'Queue', code: outcome.code ?? 'UNKNOWN', message: outcome.message ?? '', ...(build?.link ? { link: build.link } : {}) };
+  const reason: FailureReason = {
+    step: state.failedStep ?? 'Queue',
+    code: outcome.code ?? 'UNKNOWN',
+    message: outcome.message ?? '',
+    ...(build?.link ? { link: build.link } : {}),
+  };
   if (state.failedStep !== 'Watch' && state.failedStep !== 'Promote') return reason;
   const watch = await loadWatch(deps.store, state.execution);
   const verdict = watch?.verdict;
@@ -117,14 +124,17 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
     else if (!state.rollback) await deps.store.setReleaseStatus(state.app, state.release.id, 'failed', `${outcome.code}: ${outcome.message}`.slice(0, 2000));
   }
   const build = buildFailure(state);
-  if (build && state.build?.id) await updateBuild(deps.store, state.app, state.build.id, { status: 'failed', ...(build.id ? { codebuildId: build.id } : {}), ...(build.link ? { logs: build.link } : {}) });
+  if (build && state.build?.id)
+    await updateBuild(deps.store, state.app, state.build.id, { status: 'failed', ...(build.id ? { codebuildId: build.id } : {}), ...(build.link ? { logs: build.link } : {}) });
   const failure = await failureReason(state, outcome, deps);
   const notification: Notification = {
     kind: 'deploy',
     status: outcome.status,
     app: state.app,
     ...(state.release ? { releaseId: state.release.id, releaseNumber: state.release.number } : {}),
-    ...(state.source ? { source: `s3://${state.source.bucket}/${state.source.key}` } : { source: `${state.trigger}${state.redeployRelease ? ` of ${state.redeployRelease}` : ''}` }),
+    ...(state.source
+      ? { source: `s3://${state.source.bucket}/${state.source.key}` }
+      : { source: `${state.trigger}${state.redeployRelease ? ` of ${state.redeployRelease}` : ''}` }),
     changes: changesOf(state),
     timings: withWatchTiming(state.timings).map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),

@@ -1,4 +1,4 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
@@ -84,13 +84,15 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
 }
 
 async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits?: Partial<ScanLimits>) {
-  let body;
+  let body: GetObjectCommandOutput['Body'];
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }));
     body = res.Body;
   } catch (error) {
     if (['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((error as Error).name)) {
-      throw new NotFound('TARBALL_NOT_FOUND', `s3://${source.bucket}/${source.key}${source.versionId ? ` (version ${source.versionId})` : ''} no longer exists`, { key: source.key });
+      throw new NotFound('TARBALL_NOT_FOUND', `s3://${source.bucket}/${source.key}${source.versionId ? ` (version ${source.versionId})` : ''} no longer exists`, {
+        key: source.key,
+      });
     }
     throw error;
   }
@@ -135,12 +137,7 @@ function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, ma
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-async function prepareRedeploy(
-  state: DeployState,
-  deps: PrepareDeps,
-  previous: ReleaseRef | undefined,
-  watch: NonNullable<DeployState['watch']>,
-): Promise<DeployState> {
+async function prepareRedeploy(state: DeployState, deps: PrepareDeps, previous: ReleaseRef | undefined, watch: NonNullable<DeployState['watch']>): Promise<DeployState> {
   const app = await deps.store.getApp(state.app);
   if (!app) throw new NotFound('APP_NOT_FOUND', `app ${state.app} does not exist in this rack`, { app: state.app });
   const releaseId = state.redeployRelease ?? app.currentRelease;

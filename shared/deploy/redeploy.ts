@@ -1,5 +1,5 @@
 import type { AppRecord } from '../aws/store.js';
-import type { EcrImageActionDetail, RedeployRequestedDetail } from '../events/types.js';
+import type { EcrImageActionDetail } from '../events/types.js';
 import { APP_NAME, redeployExecutionName } from '../keys.js';
 import type { DeployState, Trigger } from './state.js';
 

@@ -22,7 +22,9 @@ export interface ReleaseDeps {
 /** Release ids sort by creation time (base-36 milliseconds), with a random tail: `R0MFQ3K2ZB7Q`. */
 export function newReleaseId(now = Date.now()): string {
   const time = now.toString(36).toUpperCase().padStart(9, '0');
-  const tail = Array.from(randomBytes(3), (b) => (b % 36).toString(36)).join('').toUpperCase();
+  const tail = Array.from(randomBytes(3), (b) => (b % 36).toString(36))
+    .join('')
+    .toUpperCase();
   return `R${time}${tail}`;
 }
 

@@ -25,7 +25,11 @@ function watched(state: DeployState): WatchedDeployment[] {
 }
 
 async function describe(deps: WatchDeps, deployments: WatchedDeployment[]): Promise<Record<string, Observation | undefined>> {
-  const services = await describeServices(deps.ecs, deps.rack.cluster, deployments.map((d) => d.serviceName));
+  const services = await describeServices(
+    deps.ecs,
+    deps.rack.cluster,
+    deployments.map((d) => d.serviceName),
+  );
   return Object.fromEntries(deployments.map((d) => [d.deploymentId, observeDeployment(services[d.serviceName], d.deploymentId)]));
 }
 

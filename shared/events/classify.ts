@@ -6,13 +6,7 @@
  * the ECS developer guide ("Stopped tasks errors", "Amazon ECS events"), container reasons as the agent
  * reports them ("OutOfMemoryError: Container killed due to memory usage", "CannotPullContainerError: …").
  */
-import type {
-  EcsContainerDetail,
-  EcsDeploymentStateChangeDetail,
-  EcsServiceActionDetail,
-  EcsTaskStateChangeDetail,
-  EventBridgeEvent,
-} from './types.js';
+import type { EcsContainerDetail, EcsDeploymentStateChangeDetail, EcsServiceActionDetail, EcsTaskStateChangeDetail, EventBridgeEvent } from './types.js';
 
 export type StopCause =
   | 'oom'
@@ -328,7 +322,7 @@ export function classifyServiceAction(event: EventBridgeEvent<'ECS Service Actio
       break;
     case 'SERVICE_TASK_PLACEMENT_FAILURE': {
       const words = reason ? PLACEMENT_REASONS[reason] : undefined;
-      summary = `service ${service} cannot place a task: ${words ? `${words} (${reason})` : reason ?? 'no reason given'}`;
+      summary = `service ${service} cannot place a task: ${words ? `${words} (${reason})` : (reason ?? 'no reason given')}`;
       break;
     }
     case 'SERVICE_TASK_CONFIGURATION_FAILURE':

@@ -12,18 +12,10 @@ export type { EventBridgeEvent } from 'aws-lambda';
 // ECS may add statuses and codes; `string & {}` keeps the known ones in autocomplete without rejecting new ones.
 type Open<T extends string> = T | (string & {});
 
-export type EcsTaskStatus = Open<
-  'PROVISIONING' | 'PENDING' | 'ACTIVATING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'DEPROVISIONING' | 'STOPPED' | 'DELETED'
->;
+export type EcsTaskStatus = Open<'PROVISIONING' | 'PENDING' | 'ACTIVATING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'DEPROVISIONING' | 'STOPPED' | 'DELETED'>;
 
 export type EcsStopCode = Open<
-  | 'TaskFailedToStart'
-  | 'EssentialContainerExited'
-  | 'UserInitiated'
-  | 'ServiceSchedulerInitiated'
-  | 'SpotInterruption'
-  | 'TerminationNotice'
-  | 'InfrastructureHealth'
+  'TaskFailedToStart' | 'EssentialContainerExited' | 'UserInitiated' | 'ServiceSchedulerInitiated' | 'SpotInterruption' | 'TerminationNotice' | 'InfrastructureHealth'
 >;
 
 export interface EcsNetworkBinding {

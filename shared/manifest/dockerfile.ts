@@ -28,13 +28,13 @@ const HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
 /** Splits a Dockerfile into logical instructions (comments, continuations and heredoc bodies removed). */
 export function dockerfileInstructions(text: string): DockerInstruction[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  let escape = '\\';
+  let escapeChar = '\\';
   let i = 0;
   // parser directives only count before the first comment, blank line or instruction
   for (; i < lines.length; i += 1) {
     const match = DIRECTIVE.exec(lines[i]!.trim());
     if (!match) break;
-    if (match[1]!.toLowerCase() === 'escape' && (match[2] === '`' || match[2] === '\\')) escape = match[2];
+    if (match[1]!.toLowerCase() === 'escape' && (match[2] === '`' || match[2] === '\\')) escapeChar = match[2];
   }
   const instructions: DockerInstruction[] = [];
   let pending = '';
@@ -43,7 +43,7 @@ export function dockerfileInstructions(text: string): DockerInstruction[] {
     const trimmed = line.trim();
     if (trimmed.startsWith('#') || (pending === '' && trimmed === '')) continue;
     const right = line.replace(/\s+$/, '');
-    if (right.endsWith(escape)) {
+    if (right.endsWith(escapeChar)) {
       pending += `${right.slice(0, -1)} `;
       continue;
     }
@@ -82,9 +82,7 @@ function assignments(args: string): Array<[string, string | undefined]> {
 }
 
 function unquote(value: string): string {
-  return value.replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g, (_, dq: string | undefined, sq: string | undefined) =>
-    dq !== undefined ? dq.replace(/\\(.)/g, '$1') : (sq ?? ''),
-  );
+  return value.replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g, (_, dq: string | undefined, sq: string | undefined) => (dq !== undefined ? dq.replace(/\\(.)/g, '$1') : (sq ?? '')));
 }
 
 /** Substitutes `$X`, `${X}`, `${X:-default}`, `${X:+word}`; undefined when a variable has no value. */

@@ -3,15 +3,7 @@ import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import * as v from 'valibot';
 import { ManifestInvalid } from '../errors.js';
 import { dockerfileExposedPort } from './dockerfile.js';
-import {
-  allowedKeys,
-  CONTAINER_HEALTH,
-  describeValue,
-  issueCode,
-  manifestSchema,
-  type RawManifest,
-  type RawService,
-} from './schema.js';
+import { allowedKeys, CONTAINER_HEALTH, describeValue, issueCode, manifestSchema, type RawManifest, type RawService } from './schema.js';
 import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
 
 export { dockerfileBaseImages, dockerfileExposedPort } from './dockerfile.js';
@@ -52,9 +44,7 @@ type Path = ReadonlyArray<PropertyKey>;
 
 /** `services.web.environment[2]` */
 export function formatPath(path: Path): string {
-  return path
-    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`))
-    .join('');
+  return path.map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`)).join('');
 }
 
 function invalid(code: string, path: Path, message: string, details: Record<string, unknown> = {}): ManifestInvalid {
@@ -70,9 +60,7 @@ export function parseManifest(text: string | undefined, ctx: ManifestContext): M
   if (text === undefined) return impliedManifest(ctx);
   const raw = validate(readYaml(text));
   const appEnvironment = raw.environment ?? [];
-  const services = Object.entries(raw.services).map(([name, service]) =>
-    resolveService(name, service, appEnvironment, ctx),
-  );
+  const services = Object.entries(raw.services).map(([name, service]) => resolveService(name, service, appEnvironment, ctx));
   checkDomainsUnique(services);
   return { services };
 }
@@ -197,13 +185,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function resolveService(
-  name: string,
-  raw: RawService,
-  appEnvironment: string[],
-  ctx: ManifestContext,
-  options: { implied?: boolean } = {},
-): ServiceSpec {
+function resolveService(name: string, raw: RawService, appEnvironment: string[], ctx: ManifestContext, options: { implied?: boolean } = {}): ServiceSpec {
   const at = (...keys: PropertyKey[]): PropertyKey[] => ['services', name, ...keys];
   if (raw.build && raw.image !== undefined) {
     throw invalid('MANIFEST_BOTH_SOURCES', at(), 'set either build or image, not both');
@@ -231,11 +213,7 @@ function resolveService(
   const deployment = { ...DEFAULT_DEPLOYMENT, ...raw.deployment };
   // with maximum ≤ minimum a rolling update can neither start a new task nor stop an old one
   if (deployment.maximum <= deployment.minimum) {
-    throw invalid(
-      'MANIFEST_TYPE',
-      at('deployment', 'maximum'),
-      `maximum (${deployment.maximum}) must be greater than minimum (${deployment.minimum}) or the rollout cannot move`,
-    );
+    throw invalid('MANIFEST_TYPE', at('deployment', 'maximum'), `maximum (${deployment.maximum}) must be greater than minimum (${deployment.minimum}) or the rollout cannot move`);
   }
   const environment = mergeEnvironment(appEnvironment, raw.environment ?? []);
   const secrets = resolveSecrets(raw.secrets ?? {}, environment, at('secrets'));
@@ -269,22 +247,11 @@ function normaliseRelative(value: string, path: Path): string {
   return normalised;
 }
 
-function checkBuildSources(
-  name: string,
-  build: { context: string; dockerfile: string },
-  ctx: ManifestContext,
-  options: { implied?: boolean } = {},
-): void {
+function checkBuildSources(name: string, build: { context: string; dockerfile: string }, ctx: ManifestContext, options: { implied?: boolean } = {}): void {
   const at: Path = ['services', name, 'build'];
   if (build.context !== '.' && !ctx.paths.some((p) => p.startsWith(`${build.context}/`))) {
     const isFile = ctx.paths.includes(build.context);
-    throw invalid(
-      'BUILD_CONTEXT_MISSING',
-      at,
-      isFile
-        ? `build context "${build.context}" is a file; expected a directory`
-        : `no files under "${build.context}/" in the tarball`,
-    );
+    throw invalid('BUILD_CONTEXT_MISSING', at, isFile ? `build context "${build.context}" is a file; expected a directory` : `no files under "${build.context}/" in the tarball`);
   }
   if (!(build.dockerfile in ctx.files) && !ctx.paths.includes(build.dockerfile)) {
     const why = options.implied ? ` (there is no ${MANIFEST_FILE}, so the app builds from ./Dockerfile)` : '';
@@ -393,11 +360,7 @@ function resolveHealth(raw: RawHealth | undefined, at: Path): HealthCheck {
   const problem = matcherProblem(health.codes);
   if (problem) throw invalid('MANIFEST_HEALTH', [...at, 'codes'], `${problem}, got ${describeValue(health.codes)}`);
   if (health.command && health.timeout > CONTAINER_HEALTH.timeout[1]) {
-    throw invalid(
-      'MANIFEST_HEALTH',
-      [...at, 'timeout'],
-      `a container health check (command) allows a timeout of at most ${CONTAINER_HEALTH.timeout[1]}s, got ${health.timeout}`,
-    );
+    throw invalid('MANIFEST_HEALTH', [...at, 'timeout'], `a container health check (command) allows a timeout of at most ${CONTAINER_HEALTH.timeout[1]}s, got ${health.timeout}`);
   }
   return health;
 }
@@ -417,9 +380,7 @@ const SECRETS_MANAGER_ARN = /^arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{1
 
 function secretProblem(reference: string): string | undefined {
   if (reference.startsWith('arn:')) {
-    return SSM_ARN.test(reference) || SECRETS_MANAGER_ARN.test(reference)
-      ? undefined
-      : 'expected an SSM parameter ARN or a Secrets Manager secret ARN';
+    return SSM_ARN.test(reference) || SECRETS_MANAGER_ARN.test(reference) ? undefined : 'expected an SSM parameter ARN or a Secrets Manager secret ARN';
   }
   if (!SSM_NAME.test(reference)) {
     return 'expected an SSM parameter name like /rackless/app/db-password (the value lives in SSM, never in the manifest)';

@@ -33,6 +33,7 @@ export function issueCode(issue: Issue): string | undefined {
 }
 
 /** Tags every issue `action` raises with `code`. */
+// biome-ignore lint/suspicious/noExplicitAny: any input and output: the wrapper only forwards them
 function coded<T extends v.BaseValidation<any, any, Issue>>(code: string, action: T): T {
   return {
     ...action,
@@ -42,12 +43,12 @@ function coded<T extends v.BaseValidation<any, any, Issue>>(code: string, action
       for (const issue of result.issues?.slice(before) ?? []) issueCodes.set(issue, code);
       return result;
     },
+    // biome-ignore lint/suspicious/noExplicitAny: as above
   } satisfies v.BaseValidation<any, any, Issue> as T;
 }
 
 /** Runs `prepare` on the raw value, then validates what it returns. */
-const preprocess = <S extends v.GenericSchema>(prepare: (value: unknown) => unknown, schema: S) =>
-  v.pipe(v.unknown(), v.transform(prepare), schema);
+const preprocess = <S extends v.GenericSchema>(prepare: (value: unknown) => unknown, schema: S) => v.pipe(v.unknown(), v.transform(prepare), schema);
 
 /** An integer in [min, max]; every failure (type or range) says the same thing, with `code` on range misses. */
 function intBetween(min: number, max: number, rangeCode = 'MANIFEST_TYPE') {
@@ -55,14 +56,16 @@ function intBetween(min: number, max: number, rangeCode = 'MANIFEST_TYPE') {
   return v.pipe(
     // a type check, not number() + integer(): a fraction stops here instead of also missing the range
     v.custom<number>(Number.isSafeInteger, message),
-    coded(rangeCode, v.check((n: number) => n >= min && n <= max, message)),
+    coded(
+      rangeCode,
+      v.check((n: number) => n >= min && n <= max, message),
+    ),
   );
 }
 
 const text = (what: string) => v.string(got(`expected ${what}`));
 
-const isMap = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A map with exactly these keys; anything else fails with `forms` naming both accepted forms. */
 const strictMap = <const T extends v.ObjectEntries>(entries: T, forms: string) => {
@@ -135,19 +138,11 @@ const command = preprocess(
   ),
 );
 
-const domain = preprocess(
-  (value) => (typeof value === 'string' ? [value] : value),
-  v.array(text('a host name'), got('expected a host name or a list of them')),
-);
+const domain = preprocess((value) => (typeof value === 'string' ? [value] : value), v.array(text('a host name'), got('expected a host name or a list of them')));
 
 const healthCommand = preprocess(
   // ECS wants CMD/CMD-SHELL first: a string runs in the shell, a bare list is exec form
-  (value) =>
-    typeof value === 'string'
-      ? ['CMD-SHELL', value]
-      : Array.isArray(value) && value[0] !== 'CMD' && value[0] !== 'CMD-SHELL'
-        ? ['CMD', ...(value as unknown[])]
-        : value,
+  (value) => (typeof value === 'string' ? ['CMD-SHELL', value] : Array.isArray(value) && value[0] !== 'CMD' && value[0] !== 'CMD-SHELL' ? ['CMD', ...(value as unknown[])] : value),
   v.pipe(
     v.array(text('a string'), got('expected a string or a list of strings')),
     v.check((words) => words.length > 1 && words.slice(1).some((word) => word !== ''), 'expected a non-empty command'),
@@ -183,10 +178,7 @@ const scale = strictMap(
 
 // ECS rolling update: minimumHealthyPercent 0–100 and maximumPercent 100–200 (Convox's bounds);
 // the cross-check max > min lives in the parser.
-const deployment = strictMap(
-  { minimum: v.optional(intBetween(0, 100)), maximum: v.optional(intBetween(100, 200)) },
-  'a map with minimum, maximum',
-);
+const deployment = strictMap({ minimum: v.optional(intBetween(0, 100)), maximum: v.optional(intBetween(100, 200)) }, 'a map with minimum, maximum');
 
 const alarms = strictMap(
   {
@@ -232,10 +224,7 @@ export const serviceSchema = strictMap(serviceEntries, 'a map of service setting
 
 const serviceName = v.pipe(
   v.string(),
-  coded(
-    'MANIFEST_SERVICE_NAME',
-    v.regex(SERVICE_NAME, `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`),
-  ),
+  coded('MANIFEST_SERVICE_NAME', v.regex(SERVICE_NAME, `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`)),
 );
 
 export const manifestSchema = strictMap(

@@ -45,7 +45,7 @@ export function alarmDescription(owner: AlarmOwner, text: string): string {
  * Reads app, service and metric back from an alarm name. With the rack known, only the app/service split
  * is guessed (service = last word); without it, app and service are the two words before the metric.
  */
-export function parseAlarmName(name: string, rack?: string): Omit<AlarmOwner, 'rack'> & { rack?: string } | undefined {
+export function parseAlarmName(name: string, rack?: string): (Omit<AlarmOwner, 'rack'> & { rack?: string }) | undefined {
   const metricAt = name.lastIndexOf('-');
   if (metricAt <= 0) return undefined;
   const metric = name.slice(metricAt + 1);
@@ -113,7 +113,7 @@ export function parseCloudWatchAlarm(message: string, options: { rack?: string }
   const marker = MARKER.exec(alarm.AlarmDescription ?? '');
   const owner = marker
     ? { app: marker[1]!, service: marker[2]! }
-    : parseAlarmName(alarm.AlarmName, options.rack) ?? fromDimensions(alarm.Trigger?.Dimensions ?? [], options.rack);
+    : (parseAlarmName(alarm.AlarmName, options.rack) ?? fromDimensions(alarm.Trigger?.Dimensions ?? [], options.rack));
   if (owner) {
     notification.app = owner.app;
     notification.service = owner.service;

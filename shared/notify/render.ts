@@ -66,6 +66,7 @@ function asciiPart(text: string): string {
   let out = text;
   for (const [pattern, ascii] of ASCII_LOOKALIKES) out = out.replace(pattern, ascii);
   out = out.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ');
   // Astral characters (emoji) are one "?", not two.
   out = Array.from(out, (ch) => (ch >= ' ' && ch <= '~' ? ch : '?')).join('');
@@ -96,14 +97,25 @@ function sentence(text: string): string {
 }
 
 function firstLine(text: string): string {
-  return text.split(/\r?\n/).find((line) => line.trim() !== '')?.trim() ?? '';
+  return (
+    text
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? ''
+  );
 }
 
 // ANSI colour codes and stray control characters make log lines unreadable in email.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 
 function cleanLogLine(line: string): string {
-  const plain = line.replace(ANSI, '').replace(/\t/g, '  ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd();
+  const plain = line
+    .replace(ANSI, '')
+    .replace(/\t/g, '  ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .trimEnd();
   return truncate(plain, LOG_LINE_MAX, '…');
 }
 
@@ -259,7 +271,10 @@ const EVIDENCE_LABELS: Record<string, string> = { oom: 'Out of memory', stopCode
 
 function humanKey(key: string): string {
   if (EVIDENCE_LABELS[key]) return EVIDENCE_LABELS[key];
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -352,6 +367,7 @@ function attributesOf(n: Notification, severity: Severity): Record<string, strin
   const attributes: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
     // SNS rejects empty attribute values; control characters make filter policies misbehave.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     const clean = value?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
     if (clean) attributes[key] = clean;
   }

@@ -46,7 +46,14 @@ async function run(deps: QueueDeps, app: string, item: QueueItem, enqueuedAt: nu
 
 /** Queue step: record this deploy, supersede older waiters, run now if the app's lock is free. */
 export async function enqueue(state: DeployState, token: string, deps: QueueDeps): Promise<'running' | 'waiting' | 'superseded'> {
-  const me: QueueItem = { execution: state.execution, token, order: state.order, status: 'waiting', enqueuedAt: deps.now?.() ?? Date.now(), ...(state.source ? { key: state.source.key } : {}) };
+  const me: QueueItem = {
+    execution: state.execution,
+    token,
+    order: state.order,
+    status: 'waiting',
+    enqueuedAt: deps.now?.() ?? Date.now(),
+    ...(state.source ? { key: state.source.key } : {}),
+  };
   const existing = (await deps.store.listQueue(state.app)).find((q) => q.execution === me.execution);
   // a retried or duplicated enqueue keeps the status it had, with the new token
   if (existing && existing.status !== 'waiting') {

@@ -10,15 +10,10 @@ export const MAX_SEGMENT_LENGTH = 255;
 /** Symlink hops allowed while resolving one target, as the Linux kernel allows before ELOOP. */
 export const MAX_LINK_HOPS = 40;
 
-export type NameProblem =
-  | { kind: 'empty' }
-  | { kind: 'control'; char: string }
-  | { kind: 'too-long'; length: number }
-  | { kind: 'absolute' }
-  | { kind: 'parent' };
+export type NameProblem = { kind: 'empty' } | { kind: 'control'; char: string } | { kind: 'too-long'; length: number } | { kind: 'absolute' } | { kind: 'parent' };
 
 // C0 controls, DEL and C1 controls: never part of a real source file name, and NUL truncates in C.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The first reason a raw entry name is unsafe, or undefined when it is acceptable. */

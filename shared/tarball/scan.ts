@@ -305,11 +305,15 @@ class Scan {
     }
     this.capturedBytes += size;
     if (this.capturedBytes > this.limits.maxCaptureTotalBytes) {
-      throw this.reject('TARBALL_CAPTURE_TOO_LARGE', `entry ${q(raw)} brings the Dockerfiles and manifests to ${this.capturedBytes} bytes; expected at most ${this.limits.maxCaptureTotalBytes} in total`, {
-        entry: raw,
-        capturedBytes: this.capturedBytes,
-        maxCaptureTotalBytes: this.limits.maxCaptureTotalBytes,
-      });
+      throw this.reject(
+        'TARBALL_CAPTURE_TOO_LARGE',
+        `entry ${q(raw)} brings the Dockerfiles and manifests to ${this.capturedBytes} bytes; expected at most ${this.limits.maxCaptureTotalBytes} in total`,
+        {
+          entry: raw,
+          capturedBytes: this.capturedBytes,
+          maxCaptureTotalBytes: this.limits.maxCaptureTotalBytes,
+        },
+      );
     }
     return path;
   }
@@ -386,9 +390,7 @@ class Scan {
     this.checkLinksPhysically();
     const top = this.top;
     const strip =
-      typeof top === 'string' &&
-      !this.rootHasNonDirectory &&
-      this.filePaths.some((p) => p === `${top}/Dockerfile` || p === `${top}/rackless.yml` || p === `${top}/rackless.yaml`);
+      typeof top === 'string' && !this.rootHasNonDirectory && this.filePaths.some((p) => p === `${top}/Dockerfile` || p === `${top}/rackless.yml` || p === `${top}/rackless.yaml`);
     const relative = (path: string): string => (strip ? path.slice(path.indexOf('/') + 1) : path);
     const files: Record<string, string> = {};
     for (const { path, text } of this.captured) {
@@ -435,10 +437,14 @@ class Scan {
     if (typeof code === 'string' && code.startsWith('Z_')) {
       const message = (error as Error).message;
       if (code === 'Z_BUF_ERROR') {
-        return this.reject('TARBALL_TRUNCATED', `the gzip stream ends early (${message}) after ${this.compressedBytes} bytes, inside ${this.where()}; expected a complete .tar.gz (was the upload cut short?)`, {
-          entry: this.current?.name,
-          compressedBytes: this.compressedBytes,
-        });
+        return this.reject(
+          'TARBALL_TRUNCATED',
+          `the gzip stream ends early (${message}) after ${this.compressedBytes} bytes, inside ${this.where()}; expected a complete .tar.gz (was the upload cut short?)`,
+          {
+            entry: this.current?.name,
+            compressedBytes: this.compressedBytes,
+          },
+        );
       }
       return this.reject('TARBALL_NOT_GZIP', `the gzip data is corrupt (${message}) near ${this.where()}; expected a valid .tar.gz`, {
         entry: this.current?.name,

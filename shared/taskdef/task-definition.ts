@@ -52,8 +52,7 @@ export function secretValueFrom(reference: string, region: string, accountId: st
   return `arn:${partition(region)}:ssm:${region}:${accountId}:parameter/${reference.replace(/^\/+/, '')}`;
 }
 
-const byName = <T extends { name?: string | undefined }>(a: T, b: T): number =>
-  a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0;
+const byName = <T extends { name?: string | undefined }>(a: T, b: T): number => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0);
 
 /** Bare names whose app config value is an SSM reference (`env set --secret`): env name → parameter. */
 function appSecrets(args: TaskDefinitionArgs): Map<string, string> {
@@ -101,9 +100,7 @@ function containerEnvironment(args: TaskDefinitionArgs): KeyValuePair[] {
 function containerSecrets(args: TaskDefinitionArgs): Secret[] {
   // the manifest's secrets first; an app-level secret of the same name is the same parameter or loses
   const references = new Map([...appSecrets(args), ...Object.entries(args.service.secrets)]);
-  return [...references]
-    .map(([name, reference]) => ({ name, valueFrom: secretValueFrom(reference, args.region, args.accountId) }))
-    .sort(byName);
+  return [...references].map(([name, reference]) => ({ name, valueFrom: secretValueFrom(reference, args.region, args.accountId) })).sort(byName);
 }
 
 /**

@@ -74,8 +74,18 @@ describe('rackless deploy', () => {
 
   it('shows a dry run against what runs now and changes nothing', async () => {
     const dir = await appDir('services:\n  web:\n    build: .\n    port: 80\n    scale: {count: 3, cpu: 512}\n    environment: [MODE=dry]\n');
-    const calls = new CallLog([S3Client, ECSClient, SFNClient, DynamoDBClient, DynamoDBDocumentClient, ElasticLoadBalancingV2Client, EventBridgeClient, SSMClient, CloudWatchLogsClient]);
-    let result;
+    const calls = new CallLog([
+      S3Client,
+      ECSClient,
+      SFNClient,
+      DynamoDBClient,
+      DynamoDBDocumentClient,
+      ElasticLoadBalancingV2Client,
+      EventBridgeClient,
+      SSMClient,
+      CloudWatchLogsClient,
+    ]);
+    let result: Awaited<ReturnType<Harness['cli']>>;
     try {
       result = await h.cli(['deploy', dir, '--app', 'shop', '--dry-run']);
     } finally {
@@ -160,7 +170,7 @@ describe('rackless env', () => {
     expect(changed.code).toBe(0);
     const afterChange = await liveTaskDefinition('cfg');
     expect([afterChange.revision, env(afterChange).GREETING]).toEqual([2, 'bye']);
-    expect((await h.store.currentRelease('cfg'))).toMatchObject({ number: 2, trigger: 'config' });
+    expect(await h.store.currentRelease('cfg')).toMatchObject({ number: 2, trigger: 'config' });
 
     const secret = await h.cli(['env', 'set', 'DB_PASSWORD=hunter2', '--secret', '--app', 'cfg']);
     expect(secret.code).toBe(0);

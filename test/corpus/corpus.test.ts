@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
-import { Store } from '../../shared/aws/store.js';
+import type { Store } from '../../shared/aws/store.js';
 import { buildTarball } from '../support/tarballs.js';
 import { CASES } from './cases.js';
 

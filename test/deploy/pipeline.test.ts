@@ -6,7 +6,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CallLog } from '../../local/call-log.js';
 import { localRack } from '../support/local-rack.js';
-import { LocalRack } from '../../local/rack.js';
+import type { LocalRack } from '../../local/rack.js';
 import { buildTarball } from '../support/tarballs.js';
 
 const TWO_SERVICES = `

@@ -2,8 +2,8 @@ import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { localRack } from '../support/local-rack.js';
-import { LocalRack } from '../../local/rack.js';
-import { Store } from '../../shared/aws/store.js';
+import type { LocalRack } from '../../local/rack.js';
+import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 

@@ -5,8 +5,8 @@ import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { localRack } from '../support/local-rack.js';
-import { LocalRack } from '../../local/rack.js';
-import { Store } from '../../shared/aws/store.js';
+import type { LocalRack } from '../../local/rack.js';
+import type { Store } from '../../shared/aws/store.js';
 import { buildTarball } from '../support/tarballs.js';
 
 let rack: LocalRack;
@@ -117,7 +117,20 @@ describe('deploy scenarios', () => {
     const run = await rack.deploy('cart', await web('v2'));
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('ROLLOUT_FAILED');
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Watch failed', 'Rollback', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.statesEntered).toEqual([
+      'Queue',
+      'Prepare',
+      'Needs build?',
+      'Build',
+      'Release',
+      'Promote',
+      'Watch',
+      'Watch failed',
+      'Rollback',
+      'Notify',
+      'Outcome',
+      'Deploy failed',
+    ]);
     expect((await service('cart'))?.taskDefinition).toMatch(/rackless-sc-cart-web:1$/);
     expect((await store.getApp('cart'))!.currentRelease).toBe(before);
     const [latest] = await store.listReleases('cart');
@@ -217,10 +230,31 @@ describe('deploy scenarios', () => {
 
   it.each([
     ['not gzip', Buffer.from('PK\u0003\u0004 this is a zip'), 'TARBALL_NOT_GZIP'],
-    ['a parent path', [{ name: '../escape', body: 'x' }, { name: 'Dockerfile', body: 'FROM x' }], 'TARBALL_PARENT_PATH'],
+    [
+      'a parent path',
+      [
+        { name: '../escape', body: 'x' },
+        { name: 'Dockerfile', body: 'FROM x' },
+      ],
+      'TARBALL_PARENT_PATH',
+    ],
     ['no Dockerfile', [{ name: 'index.html', body: 'x' }], 'DOCKERFILE_MISSING'],
-    ['invalid YAML', [{ name: 'Dockerfile', body: 'FROM x' }, { name: 'rackless.yml', body: 'services: [unclosed' }], 'MANIFEST_YAML'],
-    ['an unknown key', [{ name: 'Dockerfile', body: 'FROM x' }, { name: 'rackless.yml', body: 'services:\n  web:\n    build: .\n    helth: /\n' }], 'MANIFEST_UNKNOWN_KEY'],
+    [
+      'invalid YAML',
+      [
+        { name: 'Dockerfile', body: 'FROM x' },
+        { name: 'rackless.yml', body: 'services: [unclosed' },
+      ],
+      'MANIFEST_YAML',
+    ],
+    [
+      'an unknown key',
+      [
+        { name: 'Dockerfile', body: 'FROM x' },
+        { name: 'rackless.yml', body: 'services:\n  web:\n    build: .\n    helth: /\n' },
+      ],
+      'MANIFEST_UNKNOWN_KEY',
+    ],
   ] as const)('rejects a tarball with %s before any change', async (_label, content, code) => {
     await rack.deploy('good', await web('v1'));
     calls.clear();

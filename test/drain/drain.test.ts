@@ -190,8 +190,25 @@ describe('drain', () => {
     lifecycleActionAnswer = null;
     // moto registers a container instance only for an EC2 instance it knows: the group launches two
     await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'rackless-demo', ImageId: 'ami-04681a1dbd79675a5', InstanceType: 't3.medium' }));
-    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: GROUP, LaunchConfigurationName: 'rackless-demo', MinSize: 2, MaxSize: 2, DesiredCapacity: 2, AvailabilityZones: ['us-east-1a'] }));
-    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 60, DefaultResult: 'CONTINUE' }));
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: GROUP,
+        LaunchConfigurationName: 'rackless-demo',
+        MinSize: 2,
+        MaxSize: 2,
+        DesiredCapacity: 2,
+        AvailabilityZones: ['us-east-1a'],
+      }),
+    );
+    await asg.send(
+      new PutLifecycleHookCommand({
+        AutoScalingGroupName: GROUP,
+        LifecycleHookName: HOOK,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: 60,
+        DefaultResult: 'CONTINUE',
+      }),
+    );
     const groups = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
     [INSTANCE_ID, OTHER_INSTANCE_ID] = groups.AutoScalingGroups![0]!.Instances!.map((i) => i.InstanceId!) as [string, string];
     ACTION = { instanceId: INSTANCE_ID, autoScalingGroupName: GROUP, lifecycleHookName: HOOK, lifecycleActionToken: TOKEN };
@@ -253,7 +270,12 @@ describe('drain', () => {
     const check = countingCheck(async (n) => {
       if (n === 1) {
         const stillThere = await tasks([...serviceTasks, ...workerTasks, ...standalone, ...elsewhere]);
-        expect(stillThere.filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.taskArn).sort()).toEqual([...serviceTasks, ...workerTasks, ...elsewhere].sort());
+        expect(
+          stillThere
+            .filter((t) => t.desiredStatus === 'RUNNING')
+            .map((t) => t.taskArn)
+            .sort(),
+        ).toEqual([...serviceTasks, ...workerTasks, ...elsewhere].sort());
         await stopTasks([...serviceTasks, ...workerTasks], 'Service task moved off a draining instance');
       }
     });
@@ -381,12 +403,14 @@ describe('drain-start', () => {
 
   beforeEach(async () => {
     await resetMoto(motoUrl);
-    await sfn.send(new CreateStateMachineCommand({
-      name: 'rackless-test-drain',
-      definition: JSON.stringify(loadDefinition(DEFINITION_FILE)),
-      roleArn: 'arn:aws:iam::123456789012:role/rackless-test-drain',
-      type: 'STANDARD',
-    }));
+    await sfn.send(
+      new CreateStateMachineCommand({
+        name: 'rackless-test-drain',
+        definition: JSON.stringify(loadDefinition(DEFINITION_FILE)),
+        roleArn: 'arn:aws:iam::123456789012:role/rackless-test-drain',
+        type: 'STANDARD',
+      }),
+    );
   });
 
   async function executions() {

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { localRack } from '../support/local-rack.js';
-import { LocalRack } from '../../local/rack.js';
+import type { LocalRack } from '../../local/rack.js';
 import { loadEvent } from '../support/fixtures.js';
 
 /** Which function the rack's rules deliver each sample to (serverless.yml events), as `npm run invoke` does. */
@@ -23,7 +23,9 @@ function targetOf(event: Record<string, any>): string {
   }
 }
 
-const samples = readdirSync(new URL('../../events/', import.meta.url)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+const samples = readdirSync(new URL('../../events/', import.meta.url))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.replace(/\.json$/, ''));
 let rack: LocalRack;
 
 beforeAll(async () => {

@@ -11,8 +11,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallLog } from '../../local/call-log.js';
 import { FirstAttemptFaults } from '../../local/faults.js';
 import { localRack } from '../support/local-rack.js';
-import { LocalRack } from '../../local/rack.js';
-import { Store } from '../../shared/aws/store.js';
+import type { LocalRack } from '../../local/rack.js';
+import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 
@@ -62,13 +62,18 @@ describe('faults', () => {
 
   it('completes a deploy when the first attempt of every AWS call is throttled or fails with a 5xx', async () => {
     // the test's own upload (PutObject, HeadObject) and the simulated build's push are not handler calls
-    faults = new FirstAttemptFaults([S3Client, DynamoDBDocumentClient, DynamoDBClient, ECSClient, ElasticLoadBalancingV2Client, ECRClient, SNSClient, CloudWatchLogsClient, CloudWatchClient], /PutObjectCommand|HeadObjectCommand|PutImageCommand/);
+    faults = new FirstAttemptFaults(
+      [S3Client, DynamoDBDocumentClient, DynamoDBClient, ECSClient, ElasticLoadBalancingV2Client, ECRClient, SNSClient, CloudWatchLogsClient, CloudWatchClient],
+      /PutObjectCommand|HeadObjectCommand|PutImageCommand/,
+    );
     const run = await rack.deploy('throttled', await twoServices('v1', 'throttled'));
     faults.restore();
     expect(run.cause ?? '', `${run.error} after ${run.statesEntered.join(' > ')}; injected ${faults.injected.join(', ')}`).toBe('');
     expect(run.status).toBe('SUCCEEDED');
     expect(faults.injected.length).toBeGreaterThan(20);
-    expect(faults.injected).toEqual(expect.arrayContaining(['S3Client.GetObjectCommand', 'ECSClient.CreateServiceCommand', 'ElasticLoadBalancingV2Client.CreateRuleCommand', 'SNSClient.PublishCommand']));
+    expect(faults.injected).toEqual(
+      expect.arrayContaining(['S3Client.GetObjectCommand', 'ECSClient.CreateServiceCommand', 'ElasticLoadBalancingV2Client.CreateRuleCommand', 'SNSClient.PublishCommand']),
+    );
     // the SDK's own retries absorb first-attempt faults: no step had to be retried
     expect(run.transitions).toBe(run.statesEntered.length);
     expect((await store.listReleases('throttled')).map((r) => r.number)).toEqual([1]);
@@ -138,24 +143,37 @@ describe('faults', () => {
   });
 
   it('rolls back the services already promoted when Promote fails part-way', async () => {
-    await rack.deploy('partial', await buildTarball([
-      { name: 'Dockerfile', body: 'FROM httpd:2.4\n' },
-      { name: 'rackless.yml', body: 'services:\n  api:\n    build: .\n  jobs:\n    build: .\n' },
-    ]));
+    await rack.deploy(
+      'partial',
+      await buildTarball([
+        { name: 'Dockerfile', body: 'FROM httpd:2.4\n' },
+        { name: 'rackless.yml', body: 'services:\n  api:\n    build: .\n  jobs:\n    build: .\n' },
+      ]),
+    );
     const calls = new CallLog([ECSClient]);
     // ECS refuses the second service's update: the first is already rolling
     const original = ECSClient.prototype.send;
     ECSClient.prototype.send = function send(this: ECSClient, command: any, ...rest: any[]) {
-      if (command?.constructor?.name === 'UpdateServiceCommand' && command.input.service.endsWith('-jobs') && command.input.forceNewDeployment && !command.input.taskDefinition.endsWith(':1')) {
-        return Promise.reject(Object.assign(new Error('Task definition does not support launch_type EC2.'), { name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } }));
+      if (
+        command?.constructor?.name === 'UpdateServiceCommand' &&
+        command.input.service.endsWith('-jobs') &&
+        command.input.forceNewDeployment &&
+        !command.input.taskDefinition.endsWith(':1')
+      ) {
+        return Promise.reject(
+          Object.assign(new Error('Task definition does not support launch_type EC2.'), { name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } }),
+        );
       }
       return (original as any).call(this, command, ...rest);
     } as typeof original;
     try {
-      const run = await rack.deploy('partial', await buildTarball([
-        { name: 'Dockerfile', body: 'FROM httpd:2.4\n# v2\n' },
-        { name: 'rackless.yml', body: 'services:\n  api:\n    build: .\n  jobs:\n    build: .\n' },
-      ]));
+      const run = await rack.deploy(
+        'partial',
+        await buildTarball([
+          { name: 'Dockerfile', body: 'FROM httpd:2.4\n# v2\n' },
+          { name: 'rackless.yml', body: 'services:\n  api:\n    build: .\n  jobs:\n    build: .\n' },
+        ]),
+      );
       expect(run.error).toBe('PROMOTE_FAILED');
       expect(run.statesEntered).toEqual(expect.arrayContaining(['Promote failed', 'Rollback']));
     } finally {

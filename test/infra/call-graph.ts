@@ -101,7 +101,12 @@ export function createAnalyzer(rootFiles: string[]) {
       if (ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isImportDeclaration(node)) return;
       if (node.parent && ts.isObjectLiteralExpression(node.parent)) {
         const member = ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node) ? node : undefined;
-        const fn = member && ts.isMethodDeclaration(member) ? member : member && (ts.isArrowFunction(member.initializer) || ts.isFunctionExpression(member.initializer)) ? member.initializer : undefined;
+        const fn =
+          member && ts.isMethodDeclaration(member)
+            ? member
+            : member && (ts.isArrowFunction(member.initializer) || ts.isFunctionExpression(member.initializer))
+              ? member.initializer
+              : undefined;
         if (fn && member && ts.isIdentifier(member.name)) {
           const name = member.name.text;
           deferred.set(name, [...(deferred.get(name) ?? []), fn]);

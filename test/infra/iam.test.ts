@@ -6,19 +6,24 @@ import { ACCOUNT, packageTemplate, RACK, REGION, resolve, rolePolicies, ROOT, ty
 
 type Json = any;
 
-const FUNCTIONS = readdirSync(`${ROOT}functions`).filter((name) => {
-  try {
-    return readFileSync(`${ROOT}functions/${name}/handler.ts`, 'utf8').length > 0;
-  } catch {
-    return false;
-  }
-}).sort();
+const FUNCTIONS = readdirSync(`${ROOT}functions`)
+  .filter((name) => {
+    try {
+      return readFileSync(`${ROOT}functions/${name}/handler.ts`, 'utf8').length > 0;
+    } catch {
+      return false;
+    }
+  })
+  .sort();
 
 function header(fn: string): string[] {
   const first = readFileSync(`${ROOT}functions/${fn}/handler.ts`, 'utf8').split('\n')[0] ?? '';
   const match = /^\/\/ AWS calls: (.+)$/.exec(first);
   if (!match) throw new Error(`functions/${fn}/handler.ts does not start with "// AWS calls: …"`);
-  return match[1]!.split(',').map((a) => a.trim()).filter(Boolean);
+  return match[1]!
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
 }
 
 /** Actions AWS authorises on top of a call, without a command of their own. */
@@ -185,7 +190,10 @@ describe.each(FUNCTIONS)('function %s', (fn) => {
       if (action === 'elasticloadbalancing:AddTags') {
         // iam-data knows AddTags only on load balancers, so the simulator cannot judge it: read the statement
         const statement = policies.flatMap((p) => p.policy.Statement).find((st: Json) => [st.Action].flat().includes(action));
-        expect([statement.Resource].flat()).toEqual([expect.stringMatching(/:targetgroup\/\*\/\*$/), expect.stringMatching(/^arn:aws:elasticloadbalancing:.*:listener-rule\/app\//)]);
+        expect([statement.Resource].flat()).toEqual([
+          expect.stringMatching(/:targetgroup\/\*\/\*$/),
+          expect.stringMatching(/^arn:aws:elasticloadbalancing:.*:listener-rule\/app\//),
+        ]);
         expect(statement.Condition).toEqual({ StringEquals: { 'elasticloadbalancing:CreateAction': ['CreateTargetGroup', 'CreateRule'] } });
         continue;
       }

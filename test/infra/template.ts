@@ -52,7 +52,9 @@ function physical(template: Template, logicalId: string, attribute?: string): st
     case 'AWS::SNS::Topic':
       return `arn:aws:sns:${REGION}:${ACCOUNT}:${resolve(template, p.TopicName)}`;
     case 'AWS::SQS::Queue':
-      return attribute === 'Arn' ? `arn:aws:sqs:${REGION}:${ACCOUNT}:${resolve(template, p.QueueName)}` : `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${resolve(template, p.QueueName)}`;
+      return attribute === 'Arn'
+        ? `arn:aws:sqs:${REGION}:${ACCOUNT}:${resolve(template, p.QueueName)}`
+        : `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${resolve(template, p.QueueName)}`;
     case 'AWS::CodeBuild::Project':
       return attribute === 'Arn' ? `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${resolve(template, p.Name)}` : resolve(template, p.Name);
     case 'AWS::Logs::LogGroup': {
@@ -129,7 +131,11 @@ export function resolve(template: Template, node: Json): Json {
         return condition(template, arg);
     }
   }
-  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(template, v)]).filter(([, v]) => v !== NO_VALUE));
+  return Object.fromEntries(
+    Object.entries(node)
+      .map(([k, v]) => [k, resolve(template, v)])
+      .filter(([, v]) => v !== NO_VALUE),
+  );
 }
 
 /** The identity policies of a role, resolved. */

@@ -21,28 +21,36 @@ describe('runStateMachine', () => {
   it('binds Tasks to local handlers and resolves task tokens through the bus', async () => {
     const tokens = new TaskTokenBus();
     const seen: string[] = [];
-    const result = await runStateMachine(definition, { value: 2 }, {
-      executionName: 'e1',
-      tokens,
-      handlers: {
-        waiter: async (event) => {
-          seen.push(event.token);
-          setTimeout(() => tokens.succeed(event.token, { ok: event.value }), 5);
+    const result = await runStateMachine(
+      definition,
+      { value: 2 },
+      {
+        executionName: 'e1',
+        tokens,
+        handlers: {
+          waiter: async (event) => {
+            seen.push(event.token);
+            setTimeout(() => tokens.succeed(event.token, { ok: event.value }), 5);
+          },
+          double: async (event) => ({ doubled: event.value * 2, waited: event.waited }),
         },
-        double: async (event) => ({ doubled: event.value * 2, waited: event.waited }),
       },
-    });
+    );
     expect(seen[0]).not.toBe(TASK_TOKEN_PLACEHOLDER);
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { doubled: 4, waited: { ok: 2 } }, statesEntered: ['Wait for it', 'Double'], transitions: 2 });
   });
 
   it('routes a task failure sent before the wait began to the Catch', async () => {
     const tokens = new TaskTokenBus();
-    const result = await runStateMachine(definition, { value: 1 }, {
-      executionName: 'e2',
-      tokens,
-      handlers: { waiter: async (event) => tokens.fail(event.token, 'Superseded', 'SUPERSEDED: newer tarball'), double: async () => 0 },
-    });
+    const result = await runStateMachine(
+      definition,
+      { value: 1 },
+      {
+        executionName: 'e2',
+        tokens,
+        handlers: { waiter: async (event) => tokens.fail(event.token, 'Superseded', 'SUPERSEDED: newer tarball'), double: async () => 0 },
+      },
+    );
     expect(result).toMatchObject({ status: 'FAILED', error: 'DeployFailed', cause: 'superseded', statesEntered: ['Wait for it', 'Fail'] });
   });
 });

@@ -14,9 +14,21 @@ describe('outcomeOf', () => {
   it.each([
     ['no failure', base, { status: 'succeeded' }],
     ['superseded in the queue', { ...base, failedStep: 'Queue', failure: lambdaCause('Superseded', 'SUPERSEDED: newer') }, { status: 'superseded', code: 'SUPERSEDED' }],
-    ['rejected tarball', { ...base, failedStep: 'Prepare', failure: lambdaCause('TarballRejected', 'TARBALL_NOT_GZIP: no') }, { status: 'failed', code: 'TARBALL_NOT_GZIP', message: 'no' }],
-    ['rolled back', { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] } }, { status: 'rolled-back', code: 'ROLLOUT_FAILED' }],
-    ['rollback itself failed', { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] }, rollbackFailure: {} }, { status: 'failed' }],
+    [
+      'rejected tarball',
+      { ...base, failedStep: 'Prepare', failure: lambdaCause('TarballRejected', 'TARBALL_NOT_GZIP: no') },
+      { status: 'failed', code: 'TARBALL_NOT_GZIP', message: 'no' },
+    ],
+    [
+      'rolled back',
+      { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] } },
+      { status: 'rolled-back', code: 'ROLLOUT_FAILED' },
+    ],
+    [
+      'rollback itself failed',
+      { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] }, rollbackFailure: {} },
+      { status: 'failed' },
+    ],
   ] as const)('%s', (_label, state, expected) => {
     expect(outcomeOf(state as DeployState)).toMatchObject(expected);
   });
@@ -24,7 +36,9 @@ describe('outcomeOf', () => {
 
 describe('buildFailure', () => {
   it('reads the CodeBuild build from the .sync Cause', () => {
-    const cause = JSON.stringify({ Build: { Id: 'proj:1', BuildStatus: 'TIMED_OUT', Logs: { DeepLink: 'https://logs' }, Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT' }] } });
+    const cause = JSON.stringify({
+      Build: { Id: 'proj:1', BuildStatus: 'TIMED_OUT', Logs: { DeepLink: 'https://logs' }, Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT' }] },
+    });
     expect(buildFailure({ ...base, failedStep: 'Build', failure: { Error: 'States.TaskFailed', Cause: cause } })).toEqual({
       code: 'BUILD_FAILED',
       message: 'build proj:1 ended TIMED_OUT in phase BUILD',
@@ -55,7 +69,12 @@ describe('redeployState', () => {
     ['unknown app', request, undefined, { accept: false, reason: expect.stringMatching(/does not exist/) }],
     ['no release yet', request, { app: 'shop' }, { accept: false, reason: expect.stringMatching(/no current release/) }],
     ['bad name', { ...request, app: 'Bad!' }, undefined, { accept: false, reason: expect.stringMatching(/not a valid app name/) }],
-    ['no app at all (a schedule without input)', { ...request, app: undefined as unknown as string }, undefined, { accept: false, reason: expect.stringMatching(/must name an app/) }],
+    [
+      'no app at all (a schedule without input)',
+      { ...request, app: undefined as unknown as string },
+      undefined,
+      { accept: false, reason: expect.stringMatching(/must name an app/) },
+    ],
   ] as const)('%s', (_label, req, record, expected) => {
     expect(redeployState(req, record as never)).toMatchObject(expected);
   });

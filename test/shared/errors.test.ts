@@ -9,7 +9,12 @@ describe('errors', () => {
   });
 
   it.each([
-    [{ Error: 'TarballRejected', Cause: JSON.stringify({ errorType: 'TarballRejected', errorMessage: 'TARBALL_NOT_GZIP: not gzip' }) }, 'TarballRejected', 'TARBALL_NOT_GZIP', 'not gzip'],
+    [
+      { Error: 'TarballRejected', Cause: JSON.stringify({ errorType: 'TarballRejected', errorMessage: 'TARBALL_NOT_GZIP: not gzip' }) },
+      'TarballRejected',
+      'TARBALL_NOT_GZIP',
+      'not gzip',
+    ],
     [{ Error: 'States.Timeout', Cause: 'Task timed out' }, 'States.Timeout', 'States.Timeout', 'Task timed out'],
     [undefined, 'Unknown', 'Unknown', ''],
   ])('parses a Catch failure %#', (failure, error, code, message) => {

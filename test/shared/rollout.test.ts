@@ -10,10 +10,20 @@ describe('rolloutVerdict', () => {
     ['nothing seen yet', {}, {}, { status: 'waiting', pending: ['web', 'worker'] }],
     ['one completed', { 'ecs-svc/1': { outcome: 'completed' } }, {}, { status: 'waiting', pending: ['worker'] }],
     ['all completed', { 'ecs-svc/1': { outcome: 'completed' }, 'ecs-svc/2': { outcome: 'completed' } }, {}, { status: 'completed' }],
-    ['a deployment failed', { 'ecs-svc/1': { outcome: 'completed' }, 'ecs-svc/2': { outcome: 'failed', reason: 'circuit breaker' } }, {}, { status: 'failed', code: 'ROLLOUT_FAILED', service: 'worker' }],
+    [
+      'a deployment failed',
+      { 'ecs-svc/1': { outcome: 'completed' }, 'ecs-svc/2': { outcome: 'failed', reason: 'circuit breaker' } },
+      {},
+      { status: 'failed', code: 'ROLLOUT_FAILED', service: 'worker' },
+    ],
     ['two stops: below the limit', {}, { 'arn:td/r-shop-web:2': { count: 2, last: stop } }, { status: 'waiting' }],
     ['three stops: fail fast', {}, { 'arn:td/r-shop-web:2': { count: 3, last: stop } }, { status: 'failed', code: 'TOO_MANY_FAILED_TASKS', service: 'web', stop }],
-    ['fail fast beats a completed event', { 'ecs-svc/1': { outcome: 'completed' }, 'ecs-svc/2': { outcome: 'completed' } }, { 'arn:td/r-shop-worker:2': { count: 5 } }, { status: 'failed', code: 'TOO_MANY_FAILED_TASKS', service: 'worker' }],
+    [
+      'fail fast beats a completed event',
+      { 'ecs-svc/1': { outcome: 'completed' }, 'ecs-svc/2': { outcome: 'completed' } },
+      { 'arn:td/r-shop-worker:2': { count: 5 } },
+      { status: 'failed', code: 'TOO_MANY_FAILED_TASKS', service: 'worker' },
+    ],
   ] as const)('%s', (_label, observations, stops, expected) => {
     expect(rolloutVerdict([web, worker], observations as never, stops as never, 3)).toMatchObject(expected);
   });

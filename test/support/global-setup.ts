@@ -13,7 +13,10 @@ const servers: MotoServer[] = [];
 export async function setup(project: TestProject): Promise<void> {
   const workers = Number(project.config.maxWorkers) || 2;
   for (let i = 0; i < workers; i++) servers.push(await startMoto());
-  project.provide('motoUrls', servers.map((s) => s.url));
+  project.provide(
+    'motoUrls',
+    servers.map((s) => s.url),
+  );
 }
 
 export async function teardown(): Promise<void> {

@@ -97,20 +97,24 @@ async function writeZeros(sink: ReturnType<tar.Pack['entry']>, size: number): Pr
 
 /** tar-stream's packer cannot write a typeflag `g` header, so this writes the ustar blocks itself. */
 function paxGlobalHeader(name: string, records: Record<string, string>): Buffer {
-  const body = Buffer.from(Object.entries(records).map(([key, value]) => paxRecord(key, value)).join(''));
+  const body = Buffer.from(
+    Object.entries(records)
+      .map(([key, value]) => paxRecord(key, value))
+      .join(''),
+  );
   const header = Buffer.alloc(512);
   header.write(name.slice(0, 100), 0, 'utf8');
   header.write('0000644\0', 100);
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
-  header.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
+  header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
   header.write('00000000000\0', 136);
   header.write('        ', 148);
   header.write('g', 156);
   header.write('ustar\u000000', 257, 'latin1');
   let sum = 0;
   for (const byte of header) sum += byte;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
   const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
   return Buffer.concat([header, body, padding]);
 }

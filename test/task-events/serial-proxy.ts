@@ -25,14 +25,11 @@ export async function startSerialProxy(target: string): Promise<SerialProxy> {
     queue = queue.then(async () => {
       const payload = await body(req);
       await new Promise<void>((done) => {
-        const forward = request(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-            answer.on('end', done);
-          },
-        );
+        const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.on('end', done);
+        });
         forward.on('error', (error) => {
           res.writeHead(502).end(String(error));
           done();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetMoto } from '../../local/moto.js';
 import { LocalRack, type Notification } from '../../local/rack.js';
 import { readAlarmState } from '../../shared/alarms/state.js';
-import { Store } from '../../shared/aws/store.js';
+import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { buildTarball } from '../support/tarballs.js';
 import { startSerialProxy, type SerialProxy } from './serial-proxy.js';
@@ -60,8 +60,20 @@ const ofKind = (notes: Notification[], kind: string, service?: string) =>
 describe('task-events alarms', () => {
   it.each([
     ['OOM', 'ecs-task-stopped-oom', 'oom', /ran out of memory \(exit 137\)/, ['Out of memory: yes', 'Exit code: 137', 'Container reason: OutOfMemoryError']],
-    ['a failed ELB health check', 'ecs-task-stopped-health-check', 'health', /failed the ELB health check of target group rackless-demo-shop-web/, ['Health check: ELB health check of target group rackless-demo-shop-web', 'Target group: arn:aws:elasticloadbalancing']],
-    ['exit 1', 'ecs-task-stopped-exit-1', 'exit', /exited with code 1/, ['Exit code: 1', 'Stop code: EssentialContainerExited', 'Stopped reason: Essential container in task exited']],
+    [
+      'a failed ELB health check',
+      'ecs-task-stopped-health-check',
+      'health',
+      /failed the ELB health check of target group rackless-demo-shop-web/,
+      ['Health check: ELB health check of target group rackless-demo-shop-web', 'Target group: arn:aws:elasticloadbalancing'],
+    ],
+    [
+      'exit 1',
+      'ecs-task-stopped-exit-1',
+      'exit',
+      /exited with code 1/,
+      ['Exit code: 1', 'Stop code: EssentialContainerExited', 'Stopped reason: Essential container in task exited'],
+    ],
     ['CannotPullContainerError', 'ecs-task-stopped-cannot-pull', 'pull', /could not pull the image/, ['Stop code: TaskFailedToStart', 'Stopped reason: CannotPullContainerError']],
   ])('raises one crash-loop alarm for %s with its cause and evidence', async (_label, fixture, service, cause, evidence) => {
     const result = await deliver(taskEvent(fixture, service));
@@ -78,13 +90,26 @@ describe('task-events alarms', () => {
   });
 
   it('names the release that registered the task definition and adds the task’s last log lines', async () => {
-    await store.putRelease({ app: 'shop', id: 'R1', number: 1, taskDefinitions: { logs: TASK_DEFINITION }, images: {}, status: 'active', createdAt: '2026-03-02T14:00:00Z', execution: 'x', trigger: 'test', manifest: { services: [] } as never });
+    await store.putRelease({
+      app: 'shop',
+      id: 'R1',
+      number: 1,
+      taskDefinitions: { logs: TASK_DEFINITION },
+      images: {},
+      status: 'active',
+      createdAt: '2026-03-02T14:00:00Z',
+      execution: 'x',
+      trigger: 'test',
+      manifest: { services: [] } as never,
+    });
     await store.activateRelease('shop', 'R1');
     const event = taskEvent('ecs-task-stopped-exit-1', 'logs');
     const stream = `logs/web/${event.detail.taskArn.split('/').pop()}`;
     await rack.aws.logs.send(new CreateLogStreamCommand({ logGroupName: `/rackless/${RACK}/shop`, logStreamName: stream }));
     const lines = ['listening on :3000', 'Error: connect ECONNREFUSED 10.0.0.5:5432'];
-    await rack.aws.logs.send(new PutLogEventsCommand({ logGroupName: `/rackless/${RACK}/shop`, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: Date.now() + i })) }));
+    await rack.aws.logs.send(
+      new PutLogEventsCommand({ logGroupName: `/rackless/${RACK}/shop`, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: Date.now() + i })) }),
+    );
 
     await deliver(event);
 

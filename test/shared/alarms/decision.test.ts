@@ -40,7 +40,13 @@ describe('alarmDecision', () => {
     const state = alarmedAt(0, { windows: { crash: { start: at(0), count: 500 } }, episodeStops: 500 });
     const decision = alarmDecision({ stop: oom(), firstSighting: true, windowState: state, now: at(W), windowSeconds: W });
     expect(decision).toMatchObject({ action: 'alarm', continues: true, stops: 501, sinceMs: W * 1000 });
-    expect(decision.action === 'alarm' && decision.next).toEqual({ revision: 2, windows: { crash: { start: at(W), count: 1 } }, alarmed: true, alarmedAt: at(0), episodeStops: 501 });
+    expect(decision.action === 'alarm' && decision.next).toEqual({
+      revision: 2,
+      windows: { crash: { start: at(W), count: 1 } },
+      alarmed: true,
+      alarmedAt: at(0),
+      episodeStops: 501,
+    });
   });
 
   it('starts a fresh episode when the last one recovered', () => {
@@ -100,7 +106,12 @@ describe('warningDecision', () => {
 
   it('counts a second placement failure inside the window', () => {
     const state: ServiceAlarmState = { ...QUIET, revision: 1, windows: { warning: { start: at(0), count: 1 } }, alarmed: true, alarmedAt: at(0) };
-    expect(warningDecision({ action: placement(), windowState: state, now: at(60), windowSeconds: W })).toEqual({ action: 'count', channel: 'warning', windowStart: at(0), episodeStops: 0 });
+    expect(warningDecision({ action: placement(), windowState: state, now: at(60), windowSeconds: W })).toEqual({
+      action: 'count',
+      channel: 'warning',
+      windowStart: at(0),
+      episodeStops: 0,
+    });
   });
 
   it('raises nothing for a steady state', () => {
@@ -131,7 +142,8 @@ describe('windowDecision', () => {
       const decision = windowDecision({ channel: 'crash', windowState: state, now: at(seconds), windowSeconds: W });
       actions.push(decision.action);
       if (decision.action === 'alarm') state = decision.next;
-      if (decision.action === 'count') state = { ...state, windows: { crash: { ...state.windows.crash!, count: state.windows.crash!.count + 1 } }, episodeStops: state.episodeStops + decision.episodeStops };
+      if (decision.action === 'count')
+        state = { ...state, windows: { crash: { ...state.windows.crash!, count: state.windows.crash!.count + 1 } }, episodeStops: state.episodeStops + decision.episodeStops };
     }
     expect(actions).toEqual(['alarm', 'count', 'count', 'count', 'alarm', 'count', 'alarm']);
     expect(state.episodeStops).toBe(7);

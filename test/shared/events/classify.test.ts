@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyDeployment,
-  classifyServiceAction,
-  classifyTaskStop,
-  parseEcsEvent,
-  parseServiceArn,
-  type StopCause,
-} from '../../../shared/events/classify.js';
-import type {
-  EcsDeploymentStateChangeEvent,
-  EcsServiceActionEvent,
-  EcsTaskStateChangeDetail,
-  EcsTaskStateChangeEvent,
-} from '../../../shared/events/types.js';
+import { classifyDeployment, classifyServiceAction, classifyTaskStop, parseEcsEvent, parseServiceArn, type StopCause } from '../../../shared/events/classify.js';
+import type { EcsDeploymentStateChangeEvent, EcsServiceActionEvent, EcsTaskStateChangeDetail, EcsTaskStateChangeEvent } from '../../../shared/events/types.js';
 import { loadEvent } from '../../support/fixtures.js';
 
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/rackless-demo';
@@ -85,23 +73,86 @@ describe('classifyTaskStop', () => {
       ['exit 137 without a reason (SIGKILL, not OOM)', {}, { exitCode: 137 }, 'exit', false],
       ['exit 0 of an essential container', {}, { exitCode: 0 }, 'exit', false],
       ['non-zero exit without a stop code', { stopCode: undefined, stoppedReason: undefined }, { exitCode: 2 }, 'exit', false],
-      ['container health check', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task failed container health checks' }, { exitCode: 143, healthStatus: 'UNHEALTHY' }, 'container-health-check', false],
-      ['classic ELB health check', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task failed ELB health checks in (elb shop-elb)' }, { exitCode: 143 }, 'health-check', false],
-      ['image manifest error in the container reason', { stopCode: 'TaskFailedToStart', stoppedReason: 'Task failed to start' }, { exitCode: undefined, reason: 'CannotPullImageManifestError: failed to resolve ref' }, 'pull', false],
+      [
+        'container health check',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task failed container health checks' },
+        { exitCode: 143, healthStatus: 'UNHEALTHY' },
+        'container-health-check',
+        false,
+      ],
+      [
+        'classic ELB health check',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task failed ELB health checks in (elb shop-elb)' },
+        { exitCode: 143 },
+        'health-check',
+        false,
+      ],
+      [
+        'image manifest error in the container reason',
+        { stopCode: 'TaskFailedToStart', stoppedReason: 'Task failed to start' },
+        { exitCode: undefined, reason: 'CannotPullImageManifestError: failed to resolve ref' },
+        'pull',
+        false,
+      ],
       ['PullImage error', { stopCode: 'TaskFailedToStart', stoppedReason: 'PullImageError: access denied' }, { exitCode: undefined }, 'pull', false],
-      ['missing secret', { stopCode: 'TaskFailedToStart', stoppedReason: 'ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secrets from ssm: ParameterNotFound' }, { exitCode: undefined }, 'start-failure', false],
-      ['container cannot start', { stopCode: 'TaskFailedToStart', stoppedReason: 'CannotStartContainerError: Error response from daemon: OCI runtime create failed' }, { exitCode: undefined }, 'start-failure', false],
+      [
+        'missing secret',
+        {
+          stopCode: 'TaskFailedToStart',
+          stoppedReason: 'ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secrets from ssm: ParameterNotFound',
+        },
+        { exitCode: undefined },
+        'start-failure',
+        false,
+      ],
+      [
+        'container cannot start',
+        { stopCode: 'TaskFailedToStart', stoppedReason: 'CannotStartContainerError: Error response from daemon: OCI runtime create failed' },
+        { exitCode: undefined },
+        'start-failure',
+        false,
+      ],
       ['no room on any instance', { stopCode: 'TaskFailedToStart', stoppedReason: 'RESOURCE:MEMORY' }, { exitCode: undefined }, 'placement', false],
       ['Spot interruption', { stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.' }, { exitCode: 143 }, 'spot', true],
       ['termination notice', { stopCode: 'TerminationNotice', stoppedReason: 'Task stopped due to termination notice' }, { exitCode: 143 }, 'termination', true],
-      ['infrastructure health', { stopCode: 'InfrastructureHealth', stoppedReason: 'Task stopped due to an infrastructure health issue' }, { exitCode: 143 }, 'infrastructure', true],
-      ['container instance DRAINING', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Stopped due to container instance DRAINING' }, { exitCode: 143 }, 'termination', true],
+      [
+        'infrastructure health',
+        { stopCode: 'InfrastructureHealth', stoppedReason: 'Task stopped due to an infrastructure health issue' },
+        { exitCode: 143 },
+        'infrastructure',
+        true,
+      ],
+      [
+        'container instance DRAINING',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Stopped due to container instance DRAINING' },
+        { exitCode: 143 },
+        'termination',
+        true,
+      ],
       ['managed instance draining', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task stopped during instance draining' }, { exitCode: 143 }, 'termination', true],
       ['host terminated', { stopCode: undefined, stoppedReason: 'Host EC2 (instance i-0abc1234def567890) stopped/terminated' }, { exitCode: undefined }, 'termination', true],
       ['forced deregistration', { stopCode: undefined, stoppedReason: 'Container instance deregistration forced by user' }, { exitCode: undefined }, 'user', true],
-      ['old tasks scaled in by a new deployment', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: `Scaling activity initiated by (deployment ${NEW_DEPLOYMENT})`, startedBy: 'ecs-svc/1187462538491620473' }, { exitCode: 143 }, 'deployment', true],
-      ['scaling text without parentheses', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Scaling activity initiated by deployment ecs-svc/42', startedBy: 'ecs-svc/42' }, { exitCode: 143 }, 'scale-in', true],
-      ['other scheduler stop naming a deployment', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task replaced during deployment ecs-svc/42' }, { exitCode: 143 }, 'deployment', true],
+      [
+        'old tasks scaled in by a new deployment',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: `Scaling activity initiated by (deployment ${NEW_DEPLOYMENT})`, startedBy: 'ecs-svc/1187462538491620473' },
+        { exitCode: 143 },
+        'deployment',
+        true,
+      ],
+      [
+        'scaling text without parentheses',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Scaling activity initiated by deployment ecs-svc/42', startedBy: 'ecs-svc/42' },
+        { exitCode: 143 },
+        'scale-in',
+        true,
+      ],
+      [
+        'other scheduler stop naming a deployment',
+        { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task replaced during deployment ecs-svc/42' },
+        { exitCode: 143 },
+        'deployment',
+        true,
+      ],
       ['other scheduler stop', { stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Task stopped for Availability Zone rebalancing' }, { exitCode: 143 }, 'unknown', true],
       ['user stop with a reason', { stopCode: 'UserInitiated', stoppedReason: 'rackless rollback' }, { exitCode: 143 }, 'user', true],
       ['nothing to go on', { stopCode: undefined, stoppedReason: 'Something new' }, { exitCode: undefined }, 'unknown', false],
@@ -111,9 +162,7 @@ describe('classifyTaskStop', () => {
     });
 
     it('says which container exited with code 0 and why that matters', () => {
-      expect(classifyTaskStop(stoppedWith({}, { exitCode: 0 }))!.summary).toBe(
-        "container web exited with code 0 (a service's essential container must keep running)",
-      );
+      expect(classifyTaskStop(stoppedWith({}, { exitCode: 0 }))!.summary).toBe("container web exited with code 0 (a service's essential container must keep running)");
     });
 
     it('names the signal of a killed container', () => {
@@ -131,14 +180,20 @@ describe('classifyTaskStop', () => {
     it('blames the failing container, not the sidecar ECS stopped after it', () => {
       const detail = taskDetail('ecs-task-stopped-exit-1');
       const web = detail.containers[0]!;
-      detail.containers = [{ ...web, name: 'log-router', exitCode: 143 }, { ...web, exitCode: 3 }];
+      detail.containers = [
+        { ...web, name: 'log-router', exitCode: 143 },
+        { ...web, exitCode: 3 },
+      ];
       const stop = classifyTaskStop(detail)!;
       expect(stop.evidence).toMatchObject({ container: 'web', exitCode: 3 });
       expect(stop.summary).toBe('container web exited with code 3');
     });
 
     it('classifies a stop ECS announces through desiredStatus before the task is down', () => {
-      const detail = stoppedWith({ lastStatus: 'RUNNING', desiredStatus: 'STOPPED', stoppedReason: 'Task failed ELB health checks in (target-group ' + TARGET_GROUP + ')' }, { exitCode: undefined });
+      const detail = stoppedWith(
+        { lastStatus: 'RUNNING', desiredStatus: 'STOPPED', stoppedReason: `Task failed ELB health checks in (target-group ${TARGET_GROUP})` },
+        { exitCode: undefined },
+      );
       const stop = classifyTaskStop(detail)!;
       expect(stop).toMatchObject({ cause: 'health-check', lastStatus: 'RUNNING' });
     });

@@ -65,7 +65,14 @@ describe('parseCloudWatchAlarm', () => {
   it('falls back to the ECS ServiceName dimension', () => {
     const alarm = sampleAlarm();
     alarm.AlarmName = 'HighCPU';
-    alarm.Trigger = { MetricName: 'CPUUtilization', Namespace: 'AWS/ECS', Dimensions: [{ name: 'ClusterName', value: 'rackless-demo' }, { name: 'ServiceName', value: 'rackless-demo-shop-worker' }] };
+    alarm.Trigger = {
+      MetricName: 'CPUUtilization',
+      Namespace: 'AWS/ECS',
+      Dimensions: [
+        { name: 'ClusterName', value: 'rackless-demo' },
+        { name: 'ServiceName', value: 'rackless-demo-shop-worker' },
+      ],
+    };
     expect(parseCloudWatchAlarm(JSON.stringify(alarm), { rack: 'rackless-demo' })).toMatchObject({ app: 'shop', service: 'worker', metric: 'CPUUtilization' });
   });
 

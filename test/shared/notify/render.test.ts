@@ -93,8 +93,21 @@ describe('renderNotification', () => {
     it.each<[string, Notification, string]>([
       ['rolled back', failedDeploy(), 'shop: release RBQXK4JZ7W2 rolled back - web out of memory'],
       ['succeeded', { ...failedDeploy({ status: 'succeeded' }), failure: undefined }, 'shop: release RBQXK4JZ7W2 deployed'],
-      ['failed without a release id', failedDeploy({ status: 'failed', releaseId: undefined, releaseNumber: undefined, failure: { step: 'Prepare', code: 'TARBALL_PARENT_PATH', message: 'entry ../x leaves the root' } }), 'shop: deploy failed at Prepare - TARBALL_PARENT_PATH'],
-      ['crash loop', { kind: 'crash-loop', app: 'shop', service: 'web', stops: 4, windowSeconds: 300, cause: 'exit 1', evidence: {} }, 'shop/web: crash loop, 4 stops in 5m00s - exit 1'],
+      [
+        'failed without a release id',
+        failedDeploy({
+          status: 'failed',
+          releaseId: undefined,
+          releaseNumber: undefined,
+          failure: { step: 'Prepare', code: 'TARBALL_PARENT_PATH', message: 'entry ../x leaves the root' },
+        }),
+        'shop: deploy failed at Prepare - TARBALL_PARENT_PATH',
+      ],
+      [
+        'crash loop',
+        { kind: 'crash-loop', app: 'shop', service: 'web', stops: 4, windowSeconds: 300, cause: 'exit 1', evidence: {} },
+        'shop/web: crash loop, 4 stops in 5m00s - exit 1',
+      ],
       ['drain', { kind: 'drain', status: 'drained', instanceId: 'i-0abc', autoScalingGroup: 'asg', tasksLeft: 0, waitedSeconds: 70 }, 'Instance i-0abc: drained'],
       ['alarm', { kind: 'cloudwatch-alarm', alarmName: 'rackless-demo-shop-web-unhealthy', state: 'OK', reason: 'fine' }, 'OK: rackless-demo-shop-web-unhealthy'],
     ])('reads well when %s', (_label, n, subject) => {
@@ -108,6 +121,7 @@ describe('renderNotification', () => {
       for (const [name, value] of Object.entries(attributes)) {
         expect(ATTRIBUTE_NAMES).toContain(name);
         expect(value.trim()).not.toBe('');
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
         expect(value).not.toMatch(/[\u0000-\u001f]/);
       }
       expect(attributes.kind).toBe(n.kind);
@@ -220,7 +234,14 @@ describe('renderNotification', () => {
     });
 
     it('says how many tasks a timed-out drain left', () => {
-      const { message } = renderNotification({ kind: 'drain', status: 'timed-out', instanceId: 'i-0abc', autoScalingGroup: 'rackless-demo-instances', tasksLeft: 1, waitedSeconds: 3600 });
+      const { message } = renderNotification({
+        kind: 'drain',
+        status: 'timed-out',
+        instanceId: 'i-0abc',
+        autoScalingGroup: 'rackless-demo-instances',
+        tasksLeft: 1,
+        waitedSeconds: 3600,
+      });
       expect(message.split('\n')[0]).toBe('Instance i-0abc of rackless-demo-instances did not finish draining within 1h00m: 1 task still running.');
     });
   });
@@ -254,7 +275,14 @@ describe('renderNotification', () => {
 
 describe('severityOf', () => {
   const deploy = (status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded'): Notification => ({ ...failedDeploy({ status }) });
-  const drain = (status: 'drained' | 'timed-out' | 'no-instance' | 'failed'): Notification => ({ kind: 'drain', status, instanceId: 'i-1', autoScalingGroup: 'g', tasksLeft: 0, waitedSeconds: 1 });
+  const drain = (status: 'drained' | 'timed-out' | 'no-instance' | 'failed'): Notification => ({
+    kind: 'drain',
+    status,
+    instanceId: 'i-1',
+    autoScalingGroup: 'g',
+    tasksLeft: 0,
+    waitedSeconds: 1,
+  });
   const alarm = (state: string): Notification => ({ kind: 'cloudwatch-alarm', alarmName: 'a', state, reason: 'r' });
 
   it.each<[string, Notification, Severity]>([
@@ -295,7 +323,12 @@ describe('formatDuration', () => {
   });
 
   it('joins step timings with a middle dot', () => {
-    expect(formatTimings([{ step: 'Prepare', durationMs: 2100 }, { step: 'Build', durationMs: 64_000 }])).toBe('Prepare 2.1s · Build 1m04s');
+    expect(
+      formatTimings([
+        { step: 'Prepare', durationMs: 2100 },
+        { step: 'Build', durationMs: 64_000 },
+      ]),
+    ).toBe('Prepare 2.1s · Build 1m04s');
   });
 });
 

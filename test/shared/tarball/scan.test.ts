@@ -72,7 +72,11 @@ describe('scanTarball', () => {
     ]);
 
     rejects('TARBALL_TRUNCATED', [
-      { name: 'a gzip stream cut short', tarball: () => buildTarball([file('Dockerfile'), { name: 'app.bin', body: randomBytes(100_000) }], { truncate: 50_000 }), names: 'entry "app.bin"' },
+      {
+        name: 'a gzip stream cut short',
+        tarball: () => buildTarball([file('Dockerfile'), { name: 'app.bin', body: randomBytes(100_000) }], { truncate: 50_000 }),
+        names: 'entry "app.bin"',
+      },
       {
         name: 'a tar cut inside an entry, gzipped whole',
         tarball: async () => gzipSync(await buildTarball([file('big.txt', 'y'.repeat(5000))], { gzip: false, truncate: 3000 })),
@@ -107,12 +111,20 @@ describe('scanTarball', () => {
       { name: 'an absolute hard link', tarball: () => tgz([{ name: 'h', type: 'link', linkname: '/etc/shadow' }]), names: '"h" -> "/etc/shadow"' },
       {
         name: 'a symlink escaping through another symlink',
-        tarball: () => tgz([{ name: 'here', type: 'symlink', linkname: '.' }, { name: 'up', type: 'symlink', linkname: 'here/..' }]),
+        tarball: () =>
+          tgz([
+            { name: 'here', type: 'symlink', linkname: '.' },
+            { name: 'up', type: 'symlink', linkname: 'here/..' },
+          ]),
         names: '"up" -> "here/.."',
       },
       {
         name: 'a symlink loop',
-        tarball: () => tgz([{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }]),
+        tarball: () =>
+          tgz([
+            { name: 'a', type: 'symlink', linkname: 'b' },
+            { name: 'b', type: 'symlink', linkname: 'a' },
+          ]),
         names: 'symlink hops',
       },
     ]);
@@ -124,7 +136,11 @@ describe('scanTarball', () => {
     ]);
 
     rejects('TARBALL_DUPLICATE_ENTRY', [
-      { name: 'the same file with and without ./', tarball: () => tgz([file('./Dockerfile', 'FROM a'), file('Dockerfile', 'FROM b')]), names: 'entry "Dockerfile" repeats the path "Dockerfile"' },
+      {
+        name: 'the same file with and without ./',
+        tarball: () => tgz([file('./Dockerfile', 'FROM a'), file('Dockerfile', 'FROM b')]),
+        names: 'entry "Dockerfile" repeats the path "Dockerfile"',
+      },
       { name: 'a file then a directory of that name', tarball: () => tgz([file('src'), { name: 'src', type: 'directory' }]), names: 'entry "src" repeats the path "src"' },
       { name: 'a path spelled with doubled slashes', tarball: () => tgz([file('a/b'), file('a//b')]), names: '"a//b"' },
     ]);
@@ -140,7 +156,16 @@ describe('scanTarball', () => {
     ]);
 
     rejects('TARBALL_TOO_LARGE', [
-      { name: 'files adding up past the limit', tarball: () => tgz([{ name: 'a.bin', size: 600 }, { name: 'b.bin', size: 600 }]), limits: { maxBytes: 1000 }, names: 'entry "b.bin" (600 bytes)' },
+      {
+        name: 'files adding up past the limit',
+        tarball: () =>
+          tgz([
+            { name: 'a.bin', size: 600 },
+            { name: 'b.bin', size: 600 },
+          ]),
+        limits: { maxBytes: 1000 },
+        names: 'entry "b.bin" (600 bytes)',
+      },
     ]);
 
     rejects('TARBALL_RATIO', [
@@ -149,7 +174,12 @@ describe('scanTarball', () => {
     ]);
 
     rejects('TARBALL_CAPTURE_TOO_LARGE', [
-      { name: 'a large Dockerfile', tarball: () => tgz([file('api/Dockerfile', 'RUN x\n'.repeat(100))]), limits: { maxCaptureBytes: 500 }, names: 'entry "api/Dockerfile" is 600 bytes' },
+      {
+        name: 'a large Dockerfile',
+        tarball: () => tgz([file('api/Dockerfile', 'RUN x\n'.repeat(100))]),
+        limits: { maxCaptureBytes: 500 },
+        names: 'entry "api/Dockerfile" is 600 bytes',
+      },
       { name: 'a large manifest', tarball: () => tgz([file('rackless.yml', '#'.repeat(600))]), limits: { maxCaptureBytes: 500 }, names: 'entry "rackless.yml"' },
       {
         name: 'many Dockerfiles together',
@@ -297,11 +327,7 @@ describe('scanTarball', () => {
 
     it('resolves pax long and non-ASCII names and counts a pax global header as an entry', async () => {
       const deep = `${'very-long-directory-name/'.repeat(8)}Dockerfile`;
-      const tarball = await tgz([
-        { name: 'pax_global_header', type: 'pax-global-header', pax: { comment: '2f4e0c1d9a' } },
-        file(deep, 'FROM deep'),
-        file('café/menü.txt', 'ü'),
-      ]);
+      const tarball = await tgz([{ name: 'pax_global_header', type: 'pax-global-header', pax: { comment: '2f4e0c1d9a' } }, file(deep, 'FROM deep'), file('café/menü.txt', 'ü')]);
 
       const scan = await scanTarball(streamOf(tarball));
 

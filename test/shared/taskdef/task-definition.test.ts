@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManifestInvalid } from '../../../shared/errors.js';
 import { parseManifest } from '../../../shared/manifest/parse.js';
 import type { ServiceSpec } from '../../../shared/manifest/types.js';
-import {
-  secretValueFrom,
-  taskDefinitionFamily,
-  taskDefinitionInput,
-  type TaskDefinitionArgs,
-} from '../../../shared/taskdef/task-definition.js';
+import { secretValueFrom, taskDefinitionFamily, taskDefinitionInput, type TaskDefinitionArgs } from '../../../shared/taskdef/task-definition.js';
 
 const MANIFEST = `
 environment: [NODE_ENV=production, DATABASE_URL]
@@ -68,11 +63,7 @@ describe('secretValueFrom', () => {
     ['token', 'us-east-1', 'arn:aws:ssm:us-east-1:123456789012:parameter/token'],
     ['/x', 'cn-north-1', 'arn:aws-cn:ssm:cn-north-1:123456789012:parameter/x'],
     ['/x', 'us-gov-west-1', 'arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/x'],
-    [
-      'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/key',
-      'us-east-1',
-      'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/key',
-    ],
+    ['arn:aws:ssm:eu-west-1:210987654321:parameter/shared/key', 'us-east-1', 'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/key'],
   ])('turns %s in %s into its ARN', (reference, region, arn) => {
     expect(secretValueFrom(reference, region, '123456789012')).toBe(arn);
   });
@@ -174,13 +165,7 @@ describe('taskDefinitionInput', () => {
     expect(container).not.toHaveProperty('command');
     expect(container).not.toHaveProperty('secrets');
     expect(container).not.toHaveProperty('healthCheck');
-    expect(container?.environment?.map((e) => e.name)).toEqual([
-      'DATABASE_URL',
-      'NODE_ENV',
-      'RACKLESS_APP',
-      'RACKLESS_RELEASE',
-      'RACKLESS_SERVICE',
-    ]);
+    expect(container?.environment?.map((e) => e.name)).toEqual(['DATABASE_URL', 'NODE_ENV', 'RACKLESS_APP', 'RACKLESS_RELEASE', 'RACKLESS_SERVICE']);
   });
 
   it('fails with ENV_MISSING naming each bare name the app config lacks', () => {
@@ -218,10 +203,22 @@ describe('taskDefinitionInput', () => {
 
 describe('taskDefinitionInput: app-level secrets', () => {
   it('turns a bare name whose config value is an SSM reference into valueFrom, never plaintext', () => {
-    const manifest = parseManifest('environment: [DB_PASSWORD, MODE]\nservices:\n  web:\n    image: httpd:2.4\n', { app: 'shop', rackDomain: 'r.example.com', files: {}, paths: [] });
+    const manifest = parseManifest('environment: [DB_PASSWORD, MODE]\nservices:\n  web:\n    image: httpd:2.4\n', {
+      app: 'shop',
+      rackDomain: 'r.example.com',
+      files: {},
+      paths: [],
+    });
     const input = taskDefinitionInput({
-      rack: 'r', app: 'shop', service: manifest.services[0]!, image: 'httpd:2.4', releaseId: 'R1', region: 'us-east-1', accountId: '123456789012',
-      logGroup: '/rackless/r/shop', executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+      rack: 'r',
+      app: 'shop',
+      service: manifest.services[0]!,
+      image: 'httpd:2.4',
+      releaseId: 'R1',
+      region: 'us-east-1',
+      accountId: '123456789012',
+      logGroup: '/rackless/r/shop',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
       appConfig: { DB_PASSWORD: '{{resolve:ssm-secure:/rackless/r/shop/DB_PASSWORD}}', MODE: 'prod' },
     });
     const container = input.containerDefinitions![0]!;
