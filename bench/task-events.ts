@@ -1,143 +1,20 @@
 /**
- * task-events throughput with AWS on client mocks: the real handler, its DynamoDB calls answered by an
- * in-memory table that applies condition and update expressions one call at a time (as DynamoDB does
- * per item), SNS/SFN/Logs stubbed. Also: the alarms a 500-stop storm of one service sends.
+ * task-events throughput: the real handler, made with `makeHandler(deps)` as Lambda and the local
+ * rack make it, on the rack's in-memory Store (shared/aws/memory-store.ts: DynamoDB's conditional
+ * semantics, one call at a time) with SNS and CloudWatch Logs on client mocks and the task-token
+ * sender counted. Also: the alarms a 500-stop storm of one service sends.
  * Usage: `npx tsx bench/task-events.ts [--quick]` (full: 20,000 mixed events; quick: 2,000).
  */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
+import { makeHandler } from '../functions/task-events/handler.js';
+import { MemoryStore } from '../shared/aws/memory-store.js';
+import type { Store } from '../shared/aws/store.js';
+import type { TaskTokenSender } from '../shared/watch/watch.js';
 import type { BenchRow as Row } from './table.js';
-
-type Item = Record<string, unknown>;
-type Values = Record<string, unknown>;
-type Names = Record<string, string>;
-
-/** One DynamoDB table in memory: the expression forms Rackless writes, evaluated atomically per call. */
-export class FakeTable {
-  readonly items = new Map<string, Item>();
-  calls = 0;
-
-  private key(key: Item): string {
-    return `${key.pk as string}\u0000${key.sk as string}`;
-  }
-
-  get(input: { Key: Item }): { Item?: Item } {
-    this.calls++;
-    const item = this.items.get(this.key(input.Key));
-    return item ? { Item: structuredClone(item) } : {};
-  }
-
-  put(input: { Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Names; ExpressionAttributeValues?: Values }): object {
-    this.calls++;
-    const existing = this.items.get(this.key(input.Item));
-    this.check(existing, input);
-    this.items.set(this.key(input.Item), structuredClone(input.Item));
-    return {};
-  }
-
-  delete(input: { Key: Item; ConditionExpression?: string; ExpressionAttributeNames?: Names; ExpressionAttributeValues?: Values }): object {
-    this.calls++;
-    this.check(this.items.get(this.key(input.Key)), input);
-    this.items.delete(this.key(input.Key));
-    return {};
-  }
-
-  update(input: {
-    Key: Item;
-    UpdateExpression: string;
-    ConditionExpression?: string;
-    ExpressionAttributeNames?: Names;
-    ExpressionAttributeValues?: Values;
-    ReturnValues?: string;
-  }): { Attributes?: Item } {
-    this.calls++;
-    const existing = this.items.get(this.key(input.Key));
-    this.check(existing, input);
-    const item: Item = existing ? structuredClone(existing) : { ...input.Key };
-    const names = input.ExpressionAttributeNames ?? {};
-    const values = input.ExpressionAttributeValues ?? {};
-    for (const [, clause, body] of input.UpdateExpression.matchAll(/\b(SET|ADD|REMOVE)\s+(.*?)(?=\s+\b(?:SET|ADD|REMOVE)\b|$)/g)) {
-      for (const part of body!.split(',').map((p) => p.trim())) {
-        if (clause === 'SET') {
-          const [path, operand] = part.split('=').map((p) => p.trim()) as [string, string];
-          item[this.name(path, names)] = this.operand(operand, item, names, values);
-        } else if (clause === 'ADD') {
-          const [path, operand] = part.split(/\s+/) as [string, string];
-          const name = this.name(path, names);
-          item[name] = Number(item[name] ?? 0) + Number(this.operand(operand, item, names, values));
-        } else {
-          delete item[this.name(part, names)];
-        }
-      }
-    }
-    this.items.set(this.key(input.Key), item);
-    if (input.ReturnValues === 'ALL_OLD') return existing ? { Attributes: structuredClone(existing) } : {};
-    if (input.ReturnValues === 'ALL_NEW' || input.ReturnValues === 'UPDATED_NEW') return { Attributes: structuredClone(item) };
-    return {};
-  }
-
-  query(input: { KeyConditionExpression: string; ExpressionAttributeValues: Values; ScanIndexForward?: boolean; Limit?: number }): { Items: Item[] } {
-    this.calls++;
-    const match = /^pk = (:\w+) AND begins_with\(sk, (:\w+)\)$/.exec(input.KeyConditionExpression);
-    if (!match) throw new Error(`FakeTable: unsupported key condition ${input.KeyConditionExpression}`);
-    const [pk, prefix] = [input.ExpressionAttributeValues[match[1]!], input.ExpressionAttributeValues[match[2]!] as string];
-    const found = [...this.items.values()].filter((i) => i.pk === pk && String(i.sk).startsWith(prefix)).sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
-    if (input.ScanIndexForward === false) found.reverse();
-    return { Items: found.slice(0, input.Limit ?? found.length).map((i) => structuredClone(i)) };
-  }
-
-  private name(token: string, names: Names): string {
-    return token.startsWith('#') ? (names[token] ?? token) : token;
-  }
-
-  private operand(token: string, item: Item, names: Names, values: Values): unknown {
-    if (token.startsWith(':')) {
-      if (!(token in values)) throw new Error(`FakeTable: value ${token} is not defined`);
-      return values[token];
-    }
-    if (/^[#\w]+$/.test(token)) return item[this.name(token, names)];
-    throw new Error(`FakeTable: unsupported operand ${token}`);
-  }
-
-  /** OR of ANDs of attribute_(not_)exists and comparisons: the forms the rack's writes use. */
-  private check(existing: Item | undefined, input: { ConditionExpression?: string; ExpressionAttributeNames?: Names; ExpressionAttributeValues?: Values }): void {
-    if (!input.ConditionExpression) return;
-    const names = input.ExpressionAttributeNames ?? {};
-    const values = input.ExpressionAttributeValues ?? {};
-    const item = existing ?? {};
-    const atom = (text: string): boolean => {
-      const fn = /^attribute_(not_)?exists\(([#\w]+)\)$/.exec(text);
-      if (fn) return this.name(fn[2]!, names) in item === !fn[1];
-      const cmp = /^([#:\w]+)\s*(=|<>|<=|>=|<|>)\s*([#:\w]+)$/.exec(text);
-      if (!cmp) throw new Error(`FakeTable: unsupported condition ${text}`);
-      const [a, b] = [this.operand(cmp[1]!, item, names, values), this.operand(cmp[3]!, item, names, values)];
-      if (a === undefined || b === undefined) return false;
-      switch (cmp[2]) {
-        case '=':
-          return a === b;
-        case '<>':
-          return a !== b;
-        case '<':
-          return (a as number) < (b as number);
-        case '<=':
-          return (a as number) <= (b as number);
-        case '>':
-          return (a as number) > (b as number);
-        default:
-          return (a as number) >= (b as number);
-      }
-    };
-    const ok = input.ConditionExpression.split(/\s+OR\s+/).some((any) => any.split(/\s+AND\s+/).every((all) => atom(all.trim())));
-    if (!ok) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-  }
-}
 
 const EVENTS = fileURLToPath(new URL('../events/', import.meta.url));
 const RACK = 'rackless-demo';
@@ -202,59 +79,67 @@ async function deliverAll(
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
+/** The Store, counting the calls made to it (what were DynamoDB calls on AWS). */
+function counted(store: Store): { store: Store; calls: () => number } {
+  let calls = 0;
+  const proxy = new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls: () => calls };
+}
+
 export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: string) => void } = {}): Promise<Row[]> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const count = opts.quick ? 2_000 : 20_000;
-  Object.assign(process.env, {
-    TABLE_NAME: 'bench-state',
-    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench-notifications',
-    RACK_NAME: RACK,
-    LOG_GROUP_PREFIX: `/rackless/${RACK}`,
-    ALARM_WINDOW_SECONDS: '300',
-    AWS_REGION: 'us-east-1',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'ERROR',
-  });
-  const table = new FakeTable();
+  const memory = new MemoryStore(Date.now);
+  const { store, calls } = counted(memory);
   const published: PublishCommandInput[] = [];
-  const ddb = mockClient(DynamoDBDocumentClient);
-  // one fake on the stub's send, dispatching by command class: `.on(Command)` matchers deep-compare
-  // every call's arguments in sinon, which would measure the mock library rather than the handler
-  const dynamodb = async (command: object): Promise<object> => {
-    // the document commands' inputs are the shapes FakeTable reads
-    const input = (command as { input: never }).input;
-    if (command instanceof GetCommand) return table.get(input);
-    if (command instanceof PutCommand) return table.put(input);
-    if (command instanceof UpdateCommand) return table.update(input);
-    if (command instanceof DeleteCommand) return table.delete(input);
-    if (command instanceof QueryCommand) return table.query(input);
-    throw new Error(`bench: ${command.constructor.name} is not faked`);
+  const tokens = { succeeded: 0, failed: 0 };
+  const sender: TaskTokenSender = {
+    succeed: async () => void tokens.succeeded++,
+    fail: async () => void tokens.failed++,
   };
-  ddb.send.callsFake(dynamodb as never);
-  const sns = mockClient(SNSClient);
-  const publishFake = async (command: object) => {
+  const sns = new SNSClient({ region: 'us-east-1' });
+  const logs = new CloudWatchLogsClient({ region: 'us-east-1' });
+  // one fake on each mock's send: `.on(Command)` matchers deep-compare every call's arguments in
+  // sinon, which would measure the mock library rather than the handler
+  const snsMock = mockClient(sns);
+  snsMock.send.callsFake((async (command: object) => {
     if (!(command instanceof PublishCommand)) throw new Error(`bench: ${command.constructor.name} is not faked`);
     published.push(command.input);
     return { MessageId: String(published.length) };
-  };
-  sns.send.callsFake(publishFake as never);
-  const mocks = [
-    ddb,
-    // everything goes through the document client; a raw call would mean an unmocked path
-    mockClient(DynamoDBClient).onAnyCommand().rejects(new Error('bench: raw DynamoDBClient call')),
-    sns,
-    mockClient(SFNClient).on(SendTaskSuccessCommand).resolves({}).on(SendTaskFailureCommand).resolves({}),
-    mockClient(CloudWatchLogsClient)
-      .on(GetLogEventsCommand)
-      .resolves({ events: [{ message: 'listening on :3000' }, { message: 'Error: out of memory' }] }),
-  ];
+  }) as never);
+  const logsMock = mockClient(logs);
+  logsMock.send.callsFake((async (command: object) => {
+    if (!(command instanceof GetLogEventsCommand)) throw new Error(`bench: ${command.constructor.name} is not faked`);
+    return { events: [{ message: 'listening on :3000' }, { message: 'Error: out of memory' }] };
+  }) as never);
+  const mocks = [snsMock, logsMock];
   try {
-    const { handler } = (await import('../functions/task-events/handler.js')) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+    const handler = makeHandler({
+      store,
+      sender,
+      sns,
+      logs,
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:bench-notifications',
+      rack: RACK,
+      logGroupPrefix: `/rackless/${RACK}`,
+      windowSeconds: 300,
+      now: Date.now,
+    }) as (event: unknown, context: unknown) => Promise<unknown>;
     // untimed warm-up on other services, so the measure is of a warm Lambda, not of the JIT
     await deliverAll(handler, mixedEvents(1_000, 'warm'), 50);
     published.length = 0;
     const events = mixedEvents(count);
     log(`delivering ${count} mixed ECS events, 50 in flight …`);
-    const callsBefore = table.calls;
+    const callsBefore = calls();
     const started = performance.now();
     // sinon keeps every call's arguments; dropping them every 1,000 events keeps memory flat
     await deliverAll(handler, events, 50, () => {
@@ -263,7 +148,7 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     const seconds = (performance.now() - started) / 1000;
     const perSecond = count / seconds;
     const mixedAlarms = published.length;
-    const callsMixed = table.calls - callsBefore;
+    const callsMixed = calls() - callsBefore;
 
     published.length = 0;
     const storm = `${RACK}-storm-web`;
@@ -273,16 +158,16 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     await Promise.all(stops.map((event) => handler(event, {})));
     const stormMs = performance.now() - stormStarted;
     const stormAlarms = published.filter((p) => p.MessageAttributes?.kind?.StringValue === 'crash-loop' && p.MessageAttributes?.service?.StringValue === 'web').length;
-    const state = table.items.get(`ALARM#${storm}\u0000STATE`);
+    const counted500 = (await memory.readAlarmState(storm))?.windows.crash?.count;
 
     return [
       {
         bench: 'task-events',
-        row: `throughput (${count} mixed events, 50 concurrent)`,
+        row: `throughput (${count} mixed events, 50 concurrent; in-memory Store)`,
         value: `${Math.round(perSecond).toLocaleString('en-US')} events/s`,
         target: '>= 2,000 events/s',
         ok: perSecond >= 2000,
-        note: `${(seconds * 1000).toFixed(0)} ms, ${callsMixed} DynamoDB calls, ${mixedAlarms} notifications over 50 services`,
+        note: `${(seconds * 1000).toFixed(0)} ms, ${callsMixed} Store calls, ${mixedAlarms} notifications over 50 services`,
       },
       {
         bench: 'task-events',
@@ -290,26 +175,18 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
         value: String(stormAlarms),
         target: '1 per service per window',
         ok: stormAlarms === 1,
-        note: `${stormMs.toFixed(0)} ms; stops counted in the window: ${String(state?.crashCount)}`,
+        note: `${stormMs.toFixed(0)} ms; stops counted in the window: ${String(counted500)}`,
       },
-      { bench: 'task-events', row: 'stops counted in the storm window', value: String(state?.crashCount), target: '500', ok: state?.crashCount === 500 },
+      { bench: 'task-events', row: 'stops counted in the storm window', value: String(counted500), target: '500', ok: counted500 === 500 },
     ];
   } finally {
     for (const mock of mocks) mock.restore();
   }
 }
 
-function printRows(rows: Row[]): void {
-  const header = ['row', 'value', 'target', 'ok'];
-  const cells = rows.map((r) => [r.row, r.value, r.target, r.ok ? 'yes' : 'NO']);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n'));
-  for (const r of rows.filter((r) => r.note)) console.log(`- ${r.row}: ${r.note}`);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { printTable } = await import('./table.js');
   const rows = await runTaskEventsBench({ quick: process.argv.includes('--quick') });
-  printRows(rows);
+  printTable(rows);
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }

@@ -7,7 +7,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { documentClient, Store } from '../shared/aws/store.js';
+import { type ClientFactory, type ClientSettings, clientFactory } from '../shared/aws/clients.js';
+import { DynamoStore, documentClient } from '../shared/aws/dynamo-store.js';
+import type { Store } from '../shared/aws/store.js';
 import { CliError } from './errors.js';
 
 /** The options every command takes (commander's global options). */
@@ -55,8 +57,8 @@ export function isLoopback(endpoint: string | undefined): boolean {
   }
 }
 
-/** SDK client configuration from the global options and the AWS credential chain. */
-export function clientConfig(options: GlobalOptions) {
+/** SDK client settings from the global options and the AWS credential chain. */
+export function clientSettings(options: GlobalOptions): ClientSettings {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const local = isLoopback(options.endpointUrl);
   // a local endpoint takes any key; without one configured the chain would fail before moto is asked
@@ -84,10 +86,10 @@ export function outputsToResources(stack: string, region: string, outputs: Outpu
 }
 
 /** `--rack NAME`: the stack NAME, else `rackless-NAME` (serverless names stacks <service>-<stage>). */
-export async function resolveRack(options: GlobalOptions, cfn = new CloudFormationClient(clientConfig(options))): Promise<RackResources> {
+export async function resolveRack(options: GlobalOptions, cfn = clientFactory(clientSettings(options))(CloudFormationClient)): Promise<RackResources> {
   const rack = options.rack ?? process.env.RACKLESS_RACK;
   if (!rack) throw new CliError('no rack given', 'pass --rack NAME (the stage or stack name) or set RACKLESS_RACK');
-  const region = clientConfig(options).region;
+  const region = clientSettings(options).region;
   const candidates = rack.startsWith('rackless-') ? [rack] : [rack, `rackless-${rack}`];
   for (const stack of candidates) {
     try {
@@ -105,14 +107,11 @@ export async function resolveRack(options: GlobalOptions, cfn = new CloudFormati
   );
 }
 
-/** The AWS clients of one command run, built on first use. */
+/** The AWS clients of one command run, built on first use by the one client factory. */
 export class Aws {
-  private cache = new Map<unknown, unknown>();
-  constructor(readonly options: GlobalOptions) {}
-
-  private client<C>(Client: new (config: ReturnType<typeof clientConfig>) => C): C {
-    if (!this.cache.has(Client)) this.cache.set(Client, new Client(clientConfig(this.options)));
-    return this.cache.get(Client) as C;
+  private readonly client: ClientFactory;
+  constructor(readonly options: GlobalOptions) {
+    this.client = clientFactory(clientSettings(options));
   }
 
   get s3() {
@@ -154,5 +153,5 @@ export interface Context {
 export async function context(options: GlobalOptions): Promise<Context> {
   const aws = new Aws(options);
   const rack = await resolveRack(options, aws.cfn);
-  return { options, aws, rack, store: new Store(documentClient(aws.dynamodb), rack.table) };
+  return { options, aws, rack, store: new DynamoStore(documentClient(aws.dynamodb), rack.table) };
 }

@@ -1,7 +1,7 @@
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type HistoryEvent, ListExecutionsCommand, paginateGetExecutionHistory } from '@aws-sdk/client-sfn';
 import { formatDuration } from '../shared/notify/render.js';
-import { observations, loadWatch } from '../shared/watch/watch.js';
+import { verdictInputs } from '../shared/watch/watch.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { colors, type Io } from './io.js';
@@ -121,14 +121,8 @@ export class DeployFollower {
 
   private async history(arn: string): Promise<void> {
     const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.ctx.aws.sfn.send(
-        new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 500, includeExecutionData: false, ...(nextToken ? { nextToken } : {}) }),
-      );
+    for await (const page of paginateGetExecutionHistory({ client: this.ctx.aws.sfn, pageSize: 500 }, { executionArn: arn, includeExecutionData: false }))
       events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
     for (const event of events.slice(this.seen)) await this.onEvent(event);
     this.seen = Math.max(this.seen, events.length);
   }
@@ -178,9 +172,9 @@ export class DeployFollower {
 
   /** One line per service whenever its counts or rollout state change. */
   private async rolloutLines(): Promise<void> {
-    const watch = await loadWatch(this.ctx.store, this.name);
+    const watch = await this.ctx.store.getWatch(this.name);
     if (!watch) return;
-    const { seen, stops } = await observations(this.ctx.store, watch.deployments);
+    const { seen, stops } = verdictInputs(watch);
     const described = await this.ctx.aws.ecs.send(new DescribeServicesCommand({ cluster: this.ctx.rack.cluster, services: watch.deployments.map((d) => d.serviceName) }));
     for (const d of watch.deployments) {
       const service = described.services?.find((s) => s.serviceName === d.serviceName);

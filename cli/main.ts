@@ -145,7 +145,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
   local
     .command('demo')
     .description('deploy examples/httpd twice and a broken release against a local rack, then list releases')
-    .action(action(() => localDemo(io)));
+    .action(action(() => localDemo(io, { run })));
   return root;
 }
 

@@ -32,7 +32,7 @@ export function endpointsOf(release: Pick<ReleaseRecord, 'manifest'> | undefined
  */
 export async function deployMessage(ctx: Context, done: FinishedExecution): Promise<string> {
   const events = await ctx.store.listEvents(done.app, 100);
-  const event = events.find((e) => e.type === 'deploy' && (e.execution === done.execution || String(e.sk ?? '').endsWith(`#${done.execution}`)));
+  const event = events.find((e) => e.type === 'deploy' && e.execution === done.execution);
   const recorded = event?.notification as { subject?: string; message?: string } | undefined;
   if (recorded?.message) return recorded.message;
   const failure = done.error ? parseFailure({ Error: done.error, Cause: done.cause ?? '' }) : undefined;

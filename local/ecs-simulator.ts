@@ -1,19 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { DeployState, PromotedService } from '../shared/deploy/state.js';
+import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeTaskDefinitionCommand, ECSClient, ListTagsForResourceCommand, type Service, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { type ClientFactory, type ClientPlugin, interceptPlugin } from '../shared/aws/clients.js';
+import type { Scheduler } from './clock.js';
+import type { LocalEvents } from './events.js';
+import { invocation } from './stepfunctions.js';
+import { ROOT } from './template.js';
 
 /**
- * moto never starts service tasks nor moves a rollout. This stands in for the ECS scheduler during
- * a local deploy: when a deploy reaches Watch it emits the events ECS would (task running, task
- * stopped with its logs, deployment completed or failed), shaped like the samples under events/.
+ * moto never starts a service's tasks nor moves a rollout. This stands in for the ECS scheduler: it
+ * watches the rack's ECS calls (an SDK plugin), and each new deployment that CreateService or
+ * UpdateService starts is rolled out the way a test or the demo asked — its tasks start (or crash),
+ * and the deployment completes or fails — as the events ECS sends to EventBridge, shaped like the
+ * samples under events/. The events go through moto's EventBridge and the rack's own rules.
+ *
+ * Simulated time: each task takes `taskStartSeconds` to start on the rack's clock (no time at all
+ * under a virtual clock unless the rack is waiting for it).
  */
+export type RolloutOutcome = 'complete' | 'fail' | 'crash-loop' | 'silent';
+
 export interface RolloutScenario {
   /** complete: tasks start, deployment COMPLETED; fail: deployment FAILED (circuit breaker);
-   *  crash-loop: tasks exit non-zero until the deploy gives up; silent: ECS says nothing */
-  outcome: 'complete' | 'fail' | 'crash-loop' | 'silent';
-  /** ms before the first event: a long rollout */
-  delayMs?: number;
+   *  crash-loop: tasks exit non-zero; silent: ECS says nothing */
+  outcome: RolloutOutcome;
   /** crash-loop: how many tasks crash (default 5) */
   crashes?: number;
   exitCode?: number;
@@ -23,141 +33,273 @@ export interface RolloutScenario {
   /** deliver every event twice (EventBridge is at-least-once) */
   duplicate?: boolean;
   /** per-service outcome, overriding `outcome` for the services named */
-  services?: Record<string, RolloutScenario['outcome']>;
+  services?: Record<string, RolloutOutcome>;
+  /** the rollout waits until `release(app)`: the rack is busy meanwhile, so time does not move */
+  hold?: boolean;
+  /** seconds each task takes to start (default 2) */
+  taskStartSeconds?: number;
 }
 
-const ROOT = new URL('..', import.meta.url).pathname;
+interface Owner {
+  app: string;
+  service: string;
+}
+
 const sample = (name: string) => JSON.parse(readFileSync(`${ROOT}events/${name}.json`, 'utf8'));
 
-export interface SimulatorOptions {
-  logs: CloudWatchLogsClient;
-  region: string;
-  account: string;
-  /** /rackless/<rack>: the app's log group is <prefix>/<app> */
-  logGroupPrefix: string;
-  deliver: (event: Record<string, any>) => Promise<unknown>;
+export interface RolloutRecord {
+  app: string;
+  service: string;
+  serviceArn: string;
+  deploymentId: string;
+  taskDefinitionArn: string;
+  outcome: RolloutOutcome;
+  /** the execution and state whose call started the deployment, when one did */
+  startedBy?: { execution: string; state: string };
 }
 
 export class EcsSimulator {
-  private scenarios = new Map<string, RolloutScenario[]>();
-  private inFlight = new Set<Promise<void>>();
-  /** deliveries that failed even after Lambda's retries (EventBridge would dead-letter them) */
-  readonly undelivered: Array<{ event?: Record<string, any>; error: unknown }> = [];
-  /** every event emitted, in order (for tests and the demo's narration) */
+  private readonly scenarios = new Map<string, RolloutScenario[]>();
+  /** the scenario each execution's deploy drew (its first state that started deployments) */
+  private readonly drawn = new Map<string, { state: string; scenario: RolloutScenario }>();
+  private readonly owners = new Map<string, Owner>();
+  private readonly seen = new Set<string>();
+  private readonly holds = new Map<string, Array<() => void>>();
+  /** every deployment rolled out, in order */
+  readonly rollouts: RolloutRecord[] = [];
+  /** every event emitted, in order */
   readonly emitted: Array<Record<string, any>> = [];
 
-  constructor(private readonly options: SimulatorOptions) {}
+  constructor(
+    private readonly options: {
+      aws: ClientFactory;
+      scheduler: Scheduler;
+      events: LocalEvents;
+      region: string;
+      account: string;
+      /** /rackless/<rack>: the app's log group is <prefix>/<app> */
+      logGroupPrefix: string;
+    },
+  ) {}
 
-  /** The next rollout of this app behaves like this (queued: one scenario per deploy). */
+  /** The next deploy of this app rolls out like this (one scenario per deploy, in order). */
   next(app: string, scenario: RolloutScenario): void {
     this.scenarios.set(app, [...(this.scenarios.get(app) ?? []), scenario]);
   }
 
-  rollout(state: DeployState): void {
-    const queue = this.scenarios.get(state.app) ?? [];
-    const scenario = queue.shift() ?? { outcome: 'complete' };
-    const work = this.play(state, scenario)
-      .catch((error: unknown) => void this.undelivered.push({ error }))
-      .finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
+  private readonly playing = new Set<Promise<void>>();
+
+  /** Resolves once every rollout started so far has emitted all its events (moving the clock as they need). */
+  async settled(): Promise<void> {
+    while (this.playing.size) await this.options.scheduler.until(Promise.all([...this.playing]));
   }
 
-  /** Resolves when every rollout started so far has emitted all its events. */
-  async settled(): Promise<void> {
-    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  /** Lets held rollouts of the app go on. */
+  release(app: string): void {
+    for (const go of this.holds.get(app) ?? []) go();
+    this.holds.delete(app);
+  }
+
+  /** Watches CreateService / UpdateService answers for new deployments. */
+  plugin(): ClientPlugin {
+    return interceptPlugin('localEcsScheduler', 'initialize', async (call, next) => {
+      const result = await next();
+      if (call.client === 'ECSClient' && (call.command === 'CreateService' || call.command === 'UpdateService')) {
+        await this.observe(result.output.service as Service, (call.input.tags ?? []) as Array<{ key?: string; value?: string }>);
+      }
+      return result;
+    });
+  }
+
+  private async ownerOf(service: Service, tags: Array<{ key?: string; value?: string }>): Promise<Owner | undefined> {
+    const arn = service.serviceArn!;
+    const tagged = (list: Array<{ key?: string; value?: string }>) => {
+      const app = list.find((t) => t.key === 'rackless:app')?.value;
+      const name = list.find((t) => t.key === 'rackless:service')?.value;
+      return app && name ? { app, service: name } : undefined;
+    };
+    let owner = tagged(tags) ?? this.owners.get(arn);
+    if (!owner) {
+      const listed = await this.options.aws(ECSClient).send(new ListTagsForResourceCommand({ resourceArn: arn }));
+      owner = tagged(listed.tags ?? []);
+    }
+    if (owner) this.owners.set(arn, owner);
+    return owner;
+  }
+
+  private scenarioFor(app: string): RolloutScenario {
+    const scope = invocation.getStore();
+    if (!scope) return { outcome: 'complete' };
+    const drawn = this.drawn.get(scope.execution);
+    if (drawn) return drawn.state === scope.state ? drawn.scenario : { outcome: 'complete' };
+    const scenario = this.scenarios.get(app)?.shift() ?? { outcome: 'complete' };
+    this.drawn.set(scope.execution, { state: scope.state, scenario });
+    return scenario;
+  }
+
+  private async observe(service: Service | undefined, tags: Array<{ key?: string; value?: string }>): Promise<void> {
+    const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
+    if (!service || !primary?.id || this.seen.has(primary.id)) return;
+    this.seen.add(primary.id);
+    const owner = await this.ownerOf(service, tags);
+    if (!owner) return;
+    const scenario = this.scenarioFor(owner.app);
+    const scope = invocation.getStore();
+    const record: RolloutRecord = {
+      ...owner,
+      serviceArn: service.serviceArn!,
+      deploymentId: primary.id,
+      // moto keeps one deployment per service: forceNewDeployment renews its id, never its taskDefinition
+      taskDefinitionArn: service.taskDefinition ?? primary.taskDefinition ?? '',
+      outcome: scenario.services?.[owner.service] ?? scenario.outcome,
+      ...(scope ? { startedBy: { execution: scope.execution, state: scope.state } } : {}),
+    };
+    this.rollouts.push(record);
+    const hold = scenario.hold
+      ? this.options.scheduler.hold(new Promise<void>((resolve) => this.holds.set(owner.app, [...(this.holds.get(owner.app) ?? []), resolve])))
+      : undefined;
+    // the rollout itself is not tracked work: it waits on the clock; what it emits is
+    const play = this.play(record, scenario, primary.desiredCount ?? service.desiredCount ?? 1, service.serviceName!, hold)
+      .catch((error: Error) => {
+        this.emitted.push({ error: error.message });
+      })
+      .finally(() => this.playing.delete(play));
+    this.playing.add(play);
   }
 
   private async emit(event: Record<string, any>, scenario: RolloutScenario): Promise<void> {
     this.emitted.push(event);
-    await this.options.deliver(event);
-    if (scenario.duplicate) await this.options.deliver(structuredClone(event));
+    const entry = {
+      Source: event.source,
+      DetailType: event['detail-type'],
+      Resources: event.resources,
+      Detail: JSON.stringify(event.detail),
+      Time: new Date(this.options.scheduler.now()),
+    };
+    await this.options.events.put(scenario.duplicate ? [entry, entry] : [entry]);
   }
 
-  private async play(state: DeployState, scenario: RolloutScenario): Promise<void> {
-    if (scenario.delayMs) await new Promise((r) => setTimeout(r, scenario.delayMs));
-    for (const service of state.promoted ?? []) {
-      switch (scenario.services?.[service.service] ?? scenario.outcome) {
-        case 'complete':
-          for (let i = 0; i < service.desiredCount; i++) await this.emit(this.taskRunning(service), scenario);
-          await this.emit(this.deployment(service, 'completed'), scenario);
-          break;
-        case 'fail':
-          await this.emit(this.deployment(service, 'failed'), scenario);
-          break;
-        case 'crash-loop':
-          for (let i = 0; i < (scenario.crashes ?? 5); i++) await this.emit(await this.taskCrashed(state, service, scenario), scenario);
-          break;
-        case 'silent':
-          break;
-      }
+  private async play(rollout: RolloutRecord, scenario: RolloutScenario, desiredCount: number, serviceName: string, hold?: Promise<void>): Promise<void> {
+    if (hold) await hold;
+    const { scheduler } = this.options;
+    const startMs = (scenario.taskStartSeconds ?? 2) * 1000;
+    switch (rollout.outcome) {
+      case 'complete':
+        for (let i = 0; i < desiredCount; i++) {
+          await scheduler.sleep(startMs);
+          await this.emit(this.task(sample('ecs-task-running'), rollout, serviceName).event, scenario);
+        }
+        await scheduler.sleep(startMs);
+        await this.emit(this.deployment(rollout, 'completed'), scenario);
+        return;
+      case 'fail':
+        await scheduler.sleep(startMs);
+        await this.emit(this.deployment(rollout, 'failed'), scenario);
+        return;
+      case 'crash-loop':
+        for (let i = 0; i < (scenario.crashes ?? 5); i++) {
+          await scheduler.sleep(startMs);
+          await this.emit(await this.taskCrashed(rollout, serviceName, scenario), scenario);
+        }
+        return;
+      case 'silent':
+        return;
     }
   }
 
-  private clusterArn(service: PromotedService): string {
-    return service.serviceArn.includes(':service/')
-      ? service.serviceArn.replace(/:service\/([^/]+)\/.*/, ':cluster/$1')
-      : `arn:aws:ecs:${this.options.region}:${this.options.account}:cluster/default`;
+  private clusterArn(serviceArn: string): string {
+    return serviceArn.replace(/:service\/([^/]+)\/.*/, ':cluster/$1');
   }
 
-  private envelope(base: Record<string, any>, resources: string[]) {
-    return { ...base, id: randomBytes(16).toString('hex'), time: new Date().toISOString(), region: this.options.region, account: this.options.account, resources };
-  }
-
-  deployment(service: PromotedService, outcome: 'completed' | 'failed'): Record<string, any> {
+  deployment(rollout: RolloutRecord, outcome: 'completed' | 'failed'): Record<string, any> {
     const base = sample(outcome === 'completed' ? 'ecs-deployment-completed' : 'ecs-deployment-failed');
     return {
-      ...this.envelope(base, [service.serviceArn]),
+      ...base,
+      resources: [rollout.serviceArn],
       detail: {
         ...base.detail,
-        deploymentId: service.deploymentId,
-        updatedAt: new Date().toISOString(),
-        reason: outcome === 'completed' ? `ECS deployment ${service.deploymentId} completed.` : base.detail.reason,
+        deploymentId: rollout.deploymentId,
+        updatedAt: new Date(this.options.scheduler.now()).toISOString(),
+        reason: outcome === 'completed' ? `ECS deployment ${rollout.deploymentId} completed.` : base.detail.reason,
       },
     };
   }
 
-  private task(base: Record<string, any>, service: PromotedService) {
+  private task(base: Record<string, any>, rollout: RolloutRecord, serviceName: string) {
     const taskId = randomBytes(16).toString('hex');
-    const clusterArn = this.clusterArn(service);
+    const clusterArn = this.clusterArn(rollout.serviceArn);
     const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${taskId}`;
     return {
       taskId,
       event: {
-        ...this.envelope(base, [taskArn]),
+        ...base,
+        resources: [taskArn],
         detail: {
           ...base.detail,
           clusterArn,
           taskArn,
-          taskDefinitionArn: service.taskDefinitionArn,
-          group: `service:${service.serviceName}`,
-          startedBy: service.deploymentId,
+          taskDefinitionArn: rollout.taskDefinitionArn,
+          group: `service:${serviceName}`,
+          startedBy: rollout.deploymentId,
           version: 1,
-          updatedAt: new Date().toISOString(),
-          containers: (base.detail.containers ?? []).map((c: Record<string, unknown>) => ({ ...c, name: service.service, taskArn })),
+          updatedAt: new Date(this.options.scheduler.now()).toISOString(),
+          containers: (base.detail.containers ?? []).map((c: Record<string, unknown>) => ({ ...c, name: rollout.service, taskArn })),
         },
       },
     };
   }
 
-  taskRunning(service: PromotedService): Record<string, any> {
-    return this.task(sample('ecs-task-running'), service).event;
-  }
-
-  private async taskCrashed(state: DeployState, service: PromotedService, scenario: RolloutScenario): Promise<Record<string, any>> {
-    const { taskId, event } = this.task(sample(scenario.oom ? 'ecs-task-stopped-oom' : 'ecs-task-stopped-exit-1'), service);
+  private async taskCrashed(rollout: RolloutRecord, serviceName: string, scenario: RolloutScenario): Promise<Record<string, any>> {
+    const { taskId, event } = this.task(sample(scenario.oom ? 'ecs-task-stopped-oom' : 'ecs-task-stopped-exit-1'), rollout, serviceName);
     const exitCode = scenario.oom ? 137 : (scenario.exitCode ?? 1);
     event.detail.containers = event.detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode }));
     const lines = scenario.logLines ?? [];
     if (lines.length) {
       // awslogs writes to <group>/<prefix>/<container>/<task id>, as the task definition says
-      const group = `${this.options.logGroupPrefix}/${state.app}`;
-      const stream = `${service.service}/${service.service}/${taskId}`;
-      await this.options.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
-      const now = Date.now();
-      await this.options.logs.send(
-        new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }),
+      const logs = this.options.aws(CloudWatchLogsClient);
+      const group = `${this.options.logGroupPrefix}/${rollout.app}`;
+      const stream = `${rollout.service}/${rollout.service}/${taskId}`;
+      await this.options.scheduler.track(
+        (async () => {
+          await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
+          const now = this.options.scheduler.now();
+          await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }));
+        })(),
       );
     }
     return event;
+  }
+
+  /**
+   * One-off tasks (RunTask): moto places them and runs nothing. Each gets a log line saying what would
+   * have run, then stops with exit code 0.
+   */
+  async ranTasks(tasks: Task[], input: { cluster?: string; overrides?: { containerOverrides?: Array<{ name?: string; command?: string[] }> } }): Promise<void> {
+    const { aws, scheduler } = this.options;
+    await scheduler.track(
+      (async () => {
+        for (const task of tasks) {
+          const definition = (await aws(ECSClient).send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }))).taskDefinition;
+          const container = definition?.containerDefinitions?.[0];
+          const override = (input.overrides?.containerOverrides ?? []).find((o) => o.name === container?.name);
+          const options = container?.logConfiguration?.options ?? {};
+          const group = options['awslogs-group'];
+          if (group && container?.name) {
+            const stream = `${options['awslogs-stream-prefix'] ?? container.name}/${container.name}/${task.taskArn!.split('/').pop()}`;
+            const command = (override?.command ?? container.command ?? []).join(' ');
+            const logs = aws(CloudWatchLogsClient);
+            await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
+            await logs.send(
+              new PutLogEventsCommand({
+                logGroupName: group,
+                logStreamName: stream,
+                logEvents: [{ timestamp: scheduler.now(), message: `[rackless local] simulated: moto runs no containers; ${container.image} would run: ${command}` }],
+              }),
+            );
+          }
+          await aws(ECSClient).send(new StopTaskCommand({ cluster: input.cluster, task: task.taskArn, reason: 'Simulated by rackless local: moto runs no containers' }));
+        }
+      })(),
+    );
   }
 }

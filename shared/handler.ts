@@ -1,5 +1,8 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { type ClientFactory, clientFactory, settingsFromEnv } from './aws/clients.js';
+import type { Clock } from './aws/deps.js';
+import { type Env, inLambda, processEnv } from './config.js';
 import { RacklessError, toTransient } from './errors.js';
 import { logger } from './logger.js';
 
@@ -22,4 +25,34 @@ export function lambda<E, R>(name: string, fn: (event: E, context: Context) => P
       },
     })
     .handler(fn);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a Lambda handler takes any event the runtime passes
+export type Handler = (event: any, context: any) => Promise<any>;
+
+/**
+ * The function module's shape: `depsFromEnv` reads the function's environment and builds its
+ * clients, `makeHandler` makes the handler from those dependencies. Local mode and tests call both
+ * with their own environment, clients, store, clock and task-token sender.
+ */
+export interface FunctionModule<D> {
+  depsFromEnv(env: Env, aws: ClientFactory, now: Clock): D;
+  makeHandler(deps: D): Handler;
+}
+
+/**
+ * The `handler` export Lambda calls: wired from the process environment. In the Lambda runtime the
+ * wiring runs at cold start (a missing variable fails init, naming it); elsewhere — a test or local
+ * mode importing the module for `makeHandler` — only when the export itself is first called.
+ */
+export function production<D>(module: FunctionModule<D>): Handler {
+  const wire = () => {
+    const env = processEnv();
+    return module.makeHandler(module.depsFromEnv(env, clientFactory(settingsFromEnv(env)), Date.now));
+  };
+  let wired: Handler | undefined = inLambda() ? wire() : undefined;
+  return (event, context) => {
+    wired ??= wire();
+    return wired(event, context);
+  };
 }

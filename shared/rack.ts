@@ -1,4 +1,4 @@
-import { env, envInt } from './config.js';
+import type { Config } from './config.js';
 
 /** The rack's settings as the deploy steps see them; read once per cold start. */
 export interface Rack {
@@ -18,22 +18,23 @@ export interface Rack {
   logGroupPrefix: string;
 }
 
-export function rackFromEnv(): Rack {
-  const name = env('RACK_NAME');
+export function rackOf(config: Config): Rack {
+  const name = config.str('RACK_NAME');
+  const https = config.str('HTTPS_LISTENER_ARN', '');
   return {
     name,
-    cluster: env('CLUSTER'),
-    region: env('AWS_REGION', 'us-east-1'),
-    domain: env('RACK_DOMAIN', `${name}.internal`),
-    listenerArn: env('LISTENER_ARN'),
-    ...(env('HTTPS_LISTENER_ARN', '') ? { httpsListenerArn: env('HTTPS_LISTENER_ARN') } : {}),
-    vpcId: env('VPC_ID'),
-    loadBalancerDns: env('LOAD_BALANCER_DNS', ''),
-    deregistrationDelay: envInt('DEREGISTRATION_DELAY', 30),
-    watchDeadlineSeconds: envInt('WATCH_DEADLINE_SECONDS', 1800),
-    failFastStops: envInt('FAIL_FAST_STOPS', 3),
-    ecrPrefix: env('ECR_PREFIX', name),
-    logGroupPrefix: env('LOG_GROUP_PREFIX', `/rackless/${name}`),
+    cluster: config.str('CLUSTER'),
+    region: config.str('AWS_REGION', 'us-east-1'),
+    domain: config.str('RACK_DOMAIN', `${name}.internal`),
+    listenerArn: config.str('LISTENER_ARN'),
+    ...(https ? { httpsListenerArn: https } : {}),
+    vpcId: config.str('VPC_ID'),
+    loadBalancerDns: config.str('LOAD_BALANCER_DNS', ''),
+    deregistrationDelay: config.int('DEREGISTRATION_DELAY', 30),
+    watchDeadlineSeconds: config.int('WATCH_DEADLINE_SECONDS', 1800),
+    failFastStops: config.int('FAIL_FAST_STOPS', 3),
+    ecrPrefix: config.str('ECR_PREFIX', name),
+    logGroupPrefix: config.str('LOG_GROUP_PREFIX', `/rackless/${name}`),
   };
 }
 
@@ -42,5 +43,7 @@ export const repositoryName = (rack: Rack, app: string) => `${rack.ecrPrefix}/${
 
 /** Account id from the Lambda's own ARN: no STS call at cold start. */
 export function accountOf(invokedFunctionArn: string | undefined): string {
-  return invokedFunctionArn?.split(':')[4] || process.env.AWS_ACCOUNT_ID || '123456789012';
+  const account = invokedFunctionArn?.split(':')[4];
+  if (!account) throw new Error(`cannot tell the account from the function ARN "${invokedFunctionArn ?? ''}"`);
+  return account;
 }

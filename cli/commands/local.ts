@@ -3,27 +3,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { LocalBridge } from '../../local/bridge.js';
-import { startMoto, type MotoServer } from '../../local/moto.js';
+import { type MotoServer, startMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
+import { logger } from '../../shared/logger.js';
 import type { GlobalOptions } from '../context.js';
 import { colors, type Io } from '../io.js';
-import { run } from '../main.js';
 
-/** A rack on this machine: moto, the rack's resources in it, the real handlers, the bridge. */
+/** Runs a CLI command line (main.ts's `run`), passed in so this module does not import main. */
+export type RunCli = (argv: string[], io: Io) => Promise<number>;
+
+/** A rack on this machine: moto, the rack made from the packaged template in it, the bridge. */
 export interface LocalStack {
   moto: MotoServer;
   rack: LocalRack;
   bridge: LocalBridge;
   /** the CLI options that reach this rack */
   cliArgs: string[];
+  /** runs a CLI command against the rack; under the virtual clock, time moves while the rack is idle */
+  cli(run: RunCli, args: string[], io: Io): Promise<number>;
   stop(): Promise<void>;
 }
 
-export const SIMULATED = 'Simulated here: the image build (CodeBuild) and the ECS rollout and task stops (moto runs no containers); everything else is the real pipeline on moto.';
+export const SIMULATED =
+  'Simulated here: the image build (CodeBuild), the ECS scheduler (rollouts, task starts and stops: moto runs no containers), Auto Scaling lifecycle actions, and Lambda and Step Functions runs (in this process); everything else is the packaged rack on moto.';
 
-export async function startLocalStack(options: { port?: number; log?: (line: string) => void; name?: string } = {}): Promise<LocalStack> {
+export async function startLocalStack(options: { port?: number; log?: (line: string) => void; stage?: string; clock?: 'real' | 'virtual' } = {}): Promise<LocalStack> {
   // the handlers' JSON log lines would drown the transcript; warnings and errors still show
-  process.env.LOG_LEVEL ??= 'WARN';
+  logger.setLogLevel(process.env.LOG_LEVEL ? (process.env.LOG_LEVEL as 'INFO') : 'WARN');
   const moto = await startMoto();
   // moto is ours: stop it on every way out, Ctrl-C included
   const kill = () => {
@@ -35,14 +41,14 @@ export async function startLocalStack(options: { port?: number; log?: (line: str
   };
   process.once('exit', kill);
   try {
-    const rack = await new LocalRack({ endpoint: moto.url, name: options.name ?? 'rackless-local', watchDeadlineSeconds: 30 }).create();
-    await rack.loadHandlers();
-    const bridge = await new LocalBridge(rack, { motoUrl: moto.url, ...(options.port ? { port: options.port } : {}), ...(options.log ? { log: options.log } : {}) }).start();
+    const rack = await LocalRack.start({ endpoint: moto.url, stage: options.stage ?? 'local', clock: options.clock ?? 'real' });
+    const bridge = await new LocalBridge(rack, { ...(options.port ? { port: options.port } : {}), ...(options.log ? { log: options.log } : {}) }).start();
     return {
       moto,
       rack,
       bridge,
-      cliArgs: ['--endpoint-url', bridge.url, '--rack', rack.name.replace(/^rackless-/, '')],
+      cliArgs: ['--endpoint-url', bridge.url, '--rack', rack.stage],
+      cli: (run, args, io) => rack.scheduler.until(run([...['--endpoint-url', bridge.url, '--rack', rack.stage], ...args], io), { patient: true }),
       async stop() {
         await bridge.stop();
         await moto.stop();
@@ -80,17 +86,18 @@ const EXAMPLE = new URL('../../examples/httpd/', import.meta.url).pathname;
  * `rackless local demo` / `npm run demo`: the three outcomes a newcomer should see, through the same
  * CLI commands a user runs, against a local rack. Exit 0 only when each outcome is the expected one.
  */
-export async function localDemo(io: Io, options: { example?: string } = {}): Promise<number> {
+export async function localDemo(io: Io, options: { run: RunCli; example?: string }): Promise<number> {
   const c = colors(io);
   const example = options.example ?? EXAMPLE;
   const started = Date.now();
   io.out(c.bold('Rackless local demo\n'));
   io.out('Starting moto and a local rack... ');
-  const stack = await startLocalStack();
+  // simulated time: rollouts take their simulated seconds without making anyone wait for them
+  const stack = await startLocalStack({ clock: 'virtual' });
   io.out(`OK (${stack.moto.url})\n${c.yellow(SIMULATED)}\n`);
   const cli = async (args: string[]) => {
     io.out(`\n${c.cyan(`$ rackless ${args.join(' ')}`)}\n`);
-    return run([...stack.cliArgs, ...args], io);
+    return stack.cli(options.run, args, io);
   };
   const broken = await mkdtemp(join(tmpdir(), 'rackless-demo-'));
   const problems: string[] = [];
@@ -124,7 +131,7 @@ export async function localDemo(io: Io, options: { example?: string } = {}): Pro
     const listed = await cli(['releases', '--app', 'httpd']);
     if (listed !== 0) problems.push(`releases exited ${listed}`);
 
-    await stack.bridge.idle();
+    await stack.rack.settled();
     problems.push(...(await checkOutcomes(stack)));
   } finally {
     await rm(broken, { recursive: true, force: true });
@@ -141,15 +148,14 @@ export async function localDemo(io: Io, options: { example?: string } = {}): Pro
 
 /** The rack's own records agree with what the CLI printed. */
 async function checkOutcomes(stack: LocalStack): Promise<string[]> {
-  const { Store, documentClient } = await import('../../shared/aws/store.js');
-  const store = new Store(documentClient(stack.rack.aws.dynamodb), stack.rack.env.TABLE_NAME!);
+  const { store } = stack.rack;
   const releases = await store.listReleases('httpd');
   const problems: string[] = [];
   const numbers = releases.map((r) => `${r.number}:${r.status}`).reverse();
   if (numbers.length !== 3) problems.push(`expected 3 releases, found ${numbers.join(', ')}`);
   const current = await store.currentRelease('httpd');
   if (current?.number !== 2) problems.push(`expected release #2 to be current after the rollback, found #${current?.number}`);
-  const service = await stack.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: stack.rack.env.CLUSTER, services: [`${stack.rack.name}-httpd-web`] }));
+  const service = await stack.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: stack.rack.resources.cluster, services: [`${stack.rack.name}-httpd-web`] }));
   const taskDefinition = service.services?.[0]?.taskDefinition ?? '';
   if (!taskDefinition.endsWith(':2')) problems.push(`expected the service back on revision 2, found ${taskDefinition}`);
   return problems;

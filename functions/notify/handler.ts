@@ -1,22 +1,30 @@
 // AWS calls: sns:Publish, logs:GetLogEvents, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, states:SendTaskSuccess, states:SendTaskFailure
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { makeClient } from '../../shared/aws/clients.js';
-import { sfnFromEnv, storeFromEnv } from '../../shared/aws/deps.js';
-import { env } from '../../shared/config.js';
-import { notify } from '../../shared/deploy/notify.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { type NotifyDeps, notify } from '../../shared/deploy/notify.js';
 import type { DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import { lambda, production } from '../../shared/handler.js';
+import { rackOf } from '../../shared/rack.js';
 
-const deps = {
-  sns: makeClient(SNSClient),
-  logs: makeClient(CloudWatchLogsClient),
-  store: storeFromEnv(),
-  sender: sfnFromEnv().sender,
-  rack: rackFromEnv(),
-  topicArn: env('TOPIC_ARN'),
-};
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): NotifyDeps {
+  const config = configOf(env);
+  return {
+    sns: aws(SNSClient),
+    logs: aws(CloudWatchLogsClient),
+    store: storeOf(config, aws, now),
+    sender: senderOf(aws),
+    rack: rackOf(config),
+    topicArn: config.str('TOPIC_ARN'),
+    now,
+  };
+}
 
 /** Notify: record the outcome, publish it, hand the app's lock on. */
-export const handler = lambda('notify', async (state: DeployState) => notify(state, deps));
+export function makeHandler(deps: NotifyDeps) {
+  return lambda('notify', async (state: DeployState) => notify(state, deps));
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

@@ -2,30 +2,40 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
-import { makeClient } from '../../shared/aws/clients.js';
-import { storeFromEnv } from '../../shared/aws/deps.js';
-import { env, envInt } from '../../shared/config.js';
-import { prepare } from '../../shared/deploy/prepare.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { type PrepareDeps, prepare } from '../../shared/deploy/prepare.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { lambda, production } from '../../shared/handler.js';
+import { rackOf } from '../../shared/rack.js';
 import { DEFAULT_LIMITS } from '../../shared/tarball/scan.js';
 
-const deps = {
-  s3: makeClient(S3Client),
-  ecr: makeClient(ECRClient),
-  elb: makeClient(ElasticLoadBalancingV2Client),
-  store: storeFromEnv(),
-  rack: rackFromEnv(),
-  codebuildProject: env('CODEBUILD_PROJECT'),
-  limits: {
-    maxEntries: envInt('TARBALL_MAX_ENTRIES', DEFAULT_LIMITS.maxEntries),
-    maxBytes: envInt('TARBALL_MAX_BYTES', DEFAULT_LIMITS.maxBytes),
-    maxRatio: envInt('TARBALL_MAX_RATIO', DEFAULT_LIMITS.maxRatio),
-  },
-};
+export type Deps = PrepareDeps & { now: Clock };
 
-export const handler = lambda('prepare', async (state: DeployState) => {
-  const started = Date.now();
-  return withTiming(await prepare(state, deps), 'Prepare', started);
-});
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return {
+    s3: aws(S3Client),
+    ecr: aws(ECRClient),
+    elb: aws(ElasticLoadBalancingV2Client),
+    store: storeOf(config, aws, now),
+    rack: rackOf(config),
+    codebuildProject: config.str('CODEBUILD_PROJECT'),
+    limits: {
+      maxEntries: config.int('TARBALL_MAX_ENTRIES', DEFAULT_LIMITS.maxEntries),
+      maxBytes: config.int('TARBALL_MAX_BYTES', DEFAULT_LIMITS.maxBytes),
+      maxRatio: config.int('TARBALL_MAX_RATIO', DEFAULT_LIMITS.maxRatio),
+    },
+    now,
+  };
+}
+
+export function makeHandler(deps: Deps) {
+  return lambda('prepare', async (state: DeployState) => {
+    const started = deps.now();
+    return withTiming(await prepare(state, deps), 'Prepare', started, deps.now());
+  });
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

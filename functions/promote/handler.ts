@@ -3,29 +3,48 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { putServiceAlarms } from '../../shared/aws/alarms.js';
-import { makeClient } from '../../shared/aws/clients.js';
-import { storeFromEnv } from '../../shared/aws/deps.js';
-import { env } from '../../shared/config.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
+import type { Store } from '../../shared/aws/store.js';
+import { configOf, type Env } from '../../shared/config.js';
 import { promote } from '../../shared/deploy/promote.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { lambda, production } from '../../shared/handler.js';
+import { type Rack, rackOf } from '../../shared/rack.js';
 
-const ecs = makeClient(ECSClient);
-const elb = makeClient(ElasticLoadBalancingV2Client);
-const cloudwatch = makeClient(CloudWatchClient);
-const store = storeFromEnv();
-const rack = rackFromEnv();
-const alarmTopicArn = env('ALARM_TOPIC_ARN');
+export interface Deps {
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  cloudwatch: CloudWatchClient;
+  store: Store;
+  rack: Rack;
+  alarmTopicArn: string;
+  now: Clock;
+}
 
-export const handler = lambda('promote', async (state: DeployState) => {
-  const started = Date.now();
-  const promoted = await promote(state, {
-    ecs,
-    elb,
-    store,
-    rack,
-    afterService: (service, current) => putServiceAlarms(cloudwatch, { rack, app: current.app, service, manifest: current.manifest!, alarmTopicArn }),
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return {
+    ecs: aws(ECSClient),
+    elb: aws(ElasticLoadBalancingV2Client),
+    cloudwatch: aws(CloudWatchClient),
+    store: storeOf(config, aws, now),
+    rack: rackOf(config),
+    alarmTopicArn: config.str('ALARM_TOPIC_ARN'),
+    now,
+  };
+}
+
+export function makeHandler(deps: Deps) {
+  const { cloudwatch, rack, alarmTopicArn } = deps;
+  return lambda('promote', async (state: DeployState) => {
+    const started = deps.now();
+    const promoted = await promote(state, {
+      ...deps,
+      afterService: (service, current) => putServiceAlarms(cloudwatch, { rack, app: current.app, service, manifest: current.manifest!, alarmTopicArn }),
+    });
+    return withTiming(promoted, 'Promote', started, deps.now());
   });
-  return withTiming(promoted, 'Promote', started);
-});
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

@@ -1,20 +1,31 @@
 // AWS calls: states:StartExecution, dynamodb:GetItem, dynamodb:Scan, sns:Publish
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { makeClient } from '../../shared/aws/clients.js';
-import { sfnFromEnv, storeFromEnv } from '../../shared/aws/deps.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import { startOnce } from '../../shared/aws/sfn.js';
 import { publish } from '../../shared/aws/sns.js';
-import { requireEnv } from '../../shared/config.js';
-import { appsUsingImage, redeployState, type RedeployRequest } from '../../shared/deploy/redeploy.js';
+import type { Store } from '../../shared/aws/store.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { appsUsingImage, type RedeployRequest, redeployState } from '../../shared/deploy/redeploy.js';
 import type { EcrImageActionDetail, RedeployRequestedDetail } from '../../shared/events/types.js';
-import { lambda } from '../../shared/handler.js';
+import { lambda, production } from '../../shared/handler.js';
 import { logger } from '../../shared/logger.js';
 
-const config = requireEnv('STATE_MACHINE_ARN', 'TOPIC_ARN');
-const store = storeFromEnv();
-const { sfn } = sfnFromEnv();
-const sns = makeClient(SNSClient);
+export interface Deps {
+  sfn: SFNClient;
+  sns: SNSClient;
+  store: Store;
+  stateMachineArn: string;
+  topicArn: string;
+  now: Clock;
+}
+
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return { sfn: aws(SFNClient), sns: aws(SNSClient), store: storeOf(config, aws, now), stateMachineArn: config.str('STATE_MACHINE_ARN'), topicArn: config.str('TOPIC_ARN'), now };
+}
 
 type Incoming =
   | EventBridgeEvent<'Redeploy Requested', RedeployRequestedDetail>
@@ -23,12 +34,12 @@ type Incoming =
   | EventBridgeEvent<'Scheduled Event', Record<string, never>>
   | (RedeployRequestedDetail & { 'detail-type'?: undefined });
 
-async function requests(event: Incoming): Promise<RedeployRequest[]> {
-  const now = new Date().toISOString();
+async function requests(event: Incoming, deps: Deps): Promise<RedeployRequest[]> {
+  const now = new Date(deps.now()).toISOString();
   if (event['detail-type'] === 'ECR Image Action') {
     const detail = event.detail;
     if (detail['action-type'] !== 'PUSH' || detail.result !== 'SUCCESS') return [];
-    const apps = appsUsingImage(await store.listApps(), detail);
+    const apps = appsUsingImage(await deps.store.listApps(), detail);
     return apps.map((app) => ({ app, rebuild: true, trigger: 'base-image' as const, requestId: `${event.id}/${app}`, time: event.time }));
   }
   if (event['detail-type'] === 'Redeploy Requested') {
@@ -41,27 +52,30 @@ async function requests(event: Incoming): Promise<RedeployRequest[]> {
 }
 
 /** Redeploy requests (custom event, schedule, base-image push) → the deploy workflow. */
-export const handler = lambda('redeploy', async (event: Incoming) => {
-  const results = [];
-  for (const request of await requests(event)) {
-    const decision = redeployState(request, await store.getApp(request.app));
-    if (decision.accept && decision.state.redeployRelease && !(await store.getRelease(request.app, decision.state.redeployRelease))) {
-      results.push(await reject(request.app, `release ${decision.state.redeployRelease} of app ${request.app} does not exist`, decision.state.redeployRelease));
-      continue;
+export function makeHandler(deps: Deps) {
+  const reject = async (app: string, reason: string, releaseId?: string) => {
+    logger.warn('redeploy rejected', { app, reason });
+    await publish(deps.sns, deps.topicArn, { kind: 'redeploy-rejected', app, reason, ...(releaseId ? { releaseId } : {}) });
+    return { app, status: 'rejected', reason };
+  };
+  return lambda('redeploy', async (event: Incoming) => {
+    const results = [];
+    for (const request of await requests(event, deps)) {
+      const decision = redeployState(request, await deps.store.getApp(request.app));
+      if (decision.accept && decision.state.redeployRelease && !(await deps.store.getRelease(request.app, decision.state.redeployRelease))) {
+        results.push(await reject(request.app, `release ${decision.state.redeployRelease} of app ${request.app} does not exist`, decision.state.redeployRelease));
+        continue;
+      }
+      if (!decision.accept) {
+        results.push(await reject(decision.app ?? request.app ?? '(no app named)', decision.reason, request.release));
+        continue;
+      }
+      const started = await startOnce(deps.sfn, deps.stateMachineArn, decision.state.execution, decision.state);
+      logger.info('redeploy started', { app: request.app, trigger: request.trigger, execution: decision.state.execution, duplicate: started.duplicate });
+      results.push({ app: request.app, status: started.duplicate ? 'duplicate' : 'started', execution: decision.state.execution });
     }
-    if (!decision.accept) {
-      results.push(await reject(decision.app ?? request.app ?? '(no app named)', decision.reason, request.release));
-      continue;
-    }
-    const started = await startOnce(sfn, config.STATE_MACHINE_ARN, decision.state.execution, decision.state);
-    logger.info('redeploy started', { app: request.app, trigger: request.trigger, execution: decision.state.execution, duplicate: started.duplicate });
-    results.push({ app: request.app, status: started.duplicate ? 'duplicate' : 'started', execution: decision.state.execution });
-  }
-  return results;
-});
-
-async function reject(app: string, reason: string, releaseId?: string) {
-  logger.warn('redeploy rejected', { app, reason });
-  await publish(sns, config.TOPIC_ARN, { kind: 'redeploy-rejected', app, reason, ...(releaseId ? { releaseId } : {}) });
-  return { app, status: 'rejected', reason };
+    return results;
+  });
 }
+
+export const handler = production({ depsFromEnv, makeHandler });

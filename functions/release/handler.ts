@@ -2,34 +2,48 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { Context } from 'aws-lambda';
-import { makeClient } from '../../shared/aws/clients.js';
-import { storeFromEnv } from '../../shared/aws/deps.js';
-import { env } from '../../shared/config.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
+import type { Store } from '../../shared/aws/store.js';
+import { configOf, type Env } from '../../shared/config.js';
 import { release } from '../../shared/deploy/release.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { accountOf, rackFromEnv } from '../../shared/rack.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { lambda, production } from '../../shared/handler.js';
+import { accountOf, type Rack, rackOf } from '../../shared/rack.js';
 
-const ecs = makeClient(ECSClient);
-const logs = makeClient(CloudWatchLogsClient);
-const store = storeFromEnv();
-const rack = rackFromEnv();
-const executionRoleArn = env('EXECUTION_ROLE_ARN');
-const taskRoleArn = env('TASK_ROLE_ARN', '');
+export interface Deps {
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  store: Store;
+  rack: Rack;
+  executionRoleArn: string;
+  taskRoleArn: string;
+  now: Clock;
+}
 
-export const handler = lambda('release', async (state: DeployState, context: Context) => {
-  const started = Date.now();
-  // the build ran between Prepare's end and now
-  const prepared = state.timings.at(-1);
-  const timed = state.build?.result && prepared ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs) : state;
-  const released = await release(timed, {
-    ecs,
-    logs,
-    store,
-    rack,
-    accountId: accountOf(context?.invokedFunctionArn),
-    executionRoleArn,
-    ...(taskRoleArn ? { taskRoleArn } : {}),
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return {
+    ecs: aws(ECSClient),
+    logs: aws(CloudWatchLogsClient),
+    store: storeOf(config, aws, now),
+    rack: rackOf(config),
+    executionRoleArn: config.str('EXECUTION_ROLE_ARN'),
+    taskRoleArn: config.str('TASK_ROLE_ARN', ''),
+    now,
+  };
+}
+
+export function makeHandler(deps: Deps) {
+  return lambda('release', async (state: DeployState, context: Context) => {
+    const started = deps.now();
+    // the build ran between Prepare's end and now
+    const prepared = state.timings.at(-1);
+    const timed = state.build?.result && prepared ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs, started) : state;
+    const { taskRoleArn, ...rest } = deps;
+    const released = await release(timed, { ...rest, accountId: accountOf(context?.invokedFunctionArn), ...(taskRoleArn ? { taskRoleArn } : {}) });
+    return withTiming(released, 'Release', started, deps.now());
   });
-  return withTiming(released, 'Release', started);
-});
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

@@ -2,24 +2,35 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { makeClient } from '../../shared/aws/clients.js';
-import { storeFromEnv } from '../../shared/aws/deps.js';
-import { retire } from '../../shared/deploy/retire.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { type RetireDeps, retire } from '../../shared/deploy/retire.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { lambda, production } from '../../shared/handler.js';
+import { rackOf } from '../../shared/rack.js';
 
-const deps = {
-  ecs: makeClient(ECSClient),
-  elb: makeClient(ElasticLoadBalancingV2Client),
-  cloudwatch: makeClient(CloudWatchClient),
-  store: storeFromEnv(),
-  rack: rackFromEnv(),
-};
+export type Deps = RetireDeps & { now: Clock };
+
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return {
+    ecs: aws(ECSClient),
+    elb: aws(ElasticLoadBalancingV2Client),
+    cloudwatch: aws(CloudWatchClient),
+    store: storeOf(config, aws, now),
+    rack: rackOf(config),
+    now,
+  };
+}
 
 /** Retire: delete the services the new manifest dropped, once the new release is serving. */
-export const handler = lambda('retire', async (state: DeployState) => {
-  const started = Date.now();
-  const retired = await retire(state, deps);
-  return retired.retired?.length ? withTiming(retired, 'Retire', started) : retired;
-});
+export function makeHandler(deps: Deps) {
+  return lambda('retire', async (state: DeployState) => {
+    const started = deps.now();
+    const retired = await retire(state, deps);
+    return retired.retired?.length ? withTiming(retired, 'Retire', started, deps.now()) : retired;
+  });
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

@@ -1,15 +1,25 @@
 // AWS calls: ecs:DescribeServices, ecs:UpdateService, dynamodb:GetItem, dynamodb:UpdateItem
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { makeClient } from '../../shared/aws/clients.js';
-import { storeFromEnv } from '../../shared/aws/deps.js';
-import { rollback } from '../../shared/deploy/rollback.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, storeOf } from '../../shared/aws/deps.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { type RollbackDeps, rollback } from '../../shared/deploy/rollback.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { lambda, production } from '../../shared/handler.js';
+import { rackOf } from '../../shared/rack.js';
 
-const deps = { ecs: makeClient(ECSClient), store: storeFromEnv(), rack: rackFromEnv() };
+export type Deps = RollbackDeps & { now: Clock };
 
-export const handler = lambda('rollback', async (state: DeployState) => {
-  const started = Date.now();
-  return withTiming(await rollback(state, deps), 'Rollback', started);
-});
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return { ecs: aws(ECSClient), store: storeOf(config, aws, now), rack: rackOf(config), now };
+}
+
+export function makeHandler(deps: Deps) {
+  return lambda('rollback', async (state: DeployState) => {
+    const started = deps.now();
+    return withTiming(await rollback(state, deps), 'Rollback', started, deps.now());
+  });
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

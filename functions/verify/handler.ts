@@ -1,17 +1,27 @@
 // AWS calls: ecs:DescribeServices, dynamodb:GetItem, dynamodb:UpdateItem
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { makeClient } from '../../shared/aws/clients.js';
-import { sfnFromEnv, storeFromEnv } from '../../shared/aws/deps.js';
-import { withTiming, type DeployState } from '../../shared/deploy/state.js';
-import { verifyAtDeadline } from '../../shared/deploy/watch.js';
-import { lambda } from '../../shared/handler.js';
-import { rackFromEnv } from '../../shared/rack.js';
+import type { ClientFactory } from '../../shared/aws/clients.js';
+import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';
+import { configOf, type Env } from '../../shared/config.js';
+import { type DeployState, withTiming } from '../../shared/deploy/state.js';
+import { verifyAtDeadline, type WatchDeps } from '../../shared/deploy/watch.js';
+import { lambda, production } from '../../shared/handler.js';
+import { rackOf } from '../../shared/rack.js';
 
-const deps = { ecs: makeClient(ECSClient), store: storeFromEnv(), sender: sfnFromEnv().sender, rack: rackFromEnv() };
+export type Deps = WatchDeps & { now: Clock };
+
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
+  const config = configOf(env);
+  return { ecs: aws(ECSClient), store: storeOf(config, aws, now), sender: senderOf(aws), rack: rackOf(config), now };
+}
 
 /** Verify: the rollout deadline passed; one DescribeServices decides instead of failing blind. */
-export const handler = lambda('verify', async (state: DeployState) => {
-  const { failure: _timeout, ...rest } = state;
-  const started = Date.now();
-  return withTiming(await verifyAtDeadline(rest, deps), 'Verify', started);
-});
+export function makeHandler(deps: Deps) {
+  return lambda('verify', async (state: DeployState) => {
+    const { failure: _timeout, ...rest } = state;
+    const started = deps.now();
+    return withTiming(await verifyAtDeadline(rest, deps), 'Verify', started, deps.now());
+  });
+}
+
+export const handler = production({ depsFromEnv, makeHandler });

@@ -8,7 +8,7 @@
  * an alarmed stretch (an episode) are counted across windows, so later alarms and the recovery say how
  * many tasks died since the first alarm.
  *
- * The adapter (shared/alarms/state.ts) applies a decision with a conditional write on `revision`, so
+ * The store (Store.applyAlarm and friends) applies a decision with a conditional write on `revision`, so
  * concurrent Lambdas that decided from the same state cannot both raise an alarm.
  */
 import type { ServiceAction, TaskStop } from '../events/classify.js';

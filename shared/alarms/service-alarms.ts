@@ -12,7 +12,6 @@ import type { ServiceAction, TaskStop } from '../events/classify.js';
 import type { Notification } from '../notify/types.js';
 import { alarmDecision, recoveryDecision, warningDecision, type AlarmDecision, type ServiceAlarmState } from './decision.js';
 import { crashLoopNotification, ownerOf, recoveredNotification, serviceWarningNotification, type ServiceOwner } from './notifications.js';
-import { applyAlarm, applyCount, applyRecovery, forgetSighting, readAlarmState, reopenWindow } from './state.js';
 
 export interface ServiceAlarmsDeps {
   store: Store;
@@ -79,7 +78,7 @@ export class ServiceAlarms {
       return outcome;
     } catch (error) {
       // the redelivery of this event must count the stop again, or a failed alarm is never sent
-      await forgetSighting(this.deps.store, sighting);
+      await this.deps.store.forgetSighting(sighting);
       throw error;
     }
   }
@@ -113,10 +112,10 @@ export class ServiceAlarms {
     if (!owner) return { action: 'ignored', reason: `service ${serviceName} is not one of rack ${this.deps.rack}'s` };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.now();
-      const windowState = await readAlarmState(this.deps.store, serviceName);
+      const windowState = await this.deps.store.readAlarmState(serviceName);
       const decision = recoveryDecision({ now, ...(windowState ? { windowState } : {}) });
       if (decision.action === 'ignore') return { action: 'ignored', reason: decision.reason };
-      const ended = await applyRecovery(this.deps.store, serviceName, windowState!, decision, now);
+      const ended = await this.deps.store.applyRecovery(serviceName, windowState!, decision, now);
       if (!ended) continue;
       const release = await this.deps.store.currentRelease(owner.app);
       const stops = ended.episodeStops;
@@ -135,21 +134,21 @@ export class ServiceAlarms {
   ): Promise<AlarmOutcome> {
     const { store } = this.deps;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const windowState = await readAlarmState(store, owner.serviceName);
+      const windowState = await store.readAlarmState(owner.serviceName);
       const decision = decide(windowState, this.now());
       if (decision.action === 'ignore') return { action: 'ignored', reason: decision.reason };
       if (decision.action === 'count') {
-        if (await applyCount(store, owner.serviceName, windowState?.revision ?? 0, decision)) return { action: 'counted', service: owner.service };
+        if (await store.applyAlarmCount(owner.serviceName, windowState?.revision ?? 0, decision)) return { action: 'counted', service: owner.service };
         continue;
       }
       const previous = windowState ?? { revision: 0, windows: {}, alarmed: false, episodeStops: 0 };
-      if (!(await applyAlarm(store, owner.serviceName, previous, decision, owner))) continue;
+      if (!(await store.applyAlarm(owner.serviceName, previous, decision, owner))) continue;
       try {
         const notification = await build(decision);
         await publish(this.deps.sns, this.deps.topicArn, notification);
         return { action: 'alarmed', service: owner.service, stops: decision.stops, notification };
       } catch (error) {
-        await reopenWindow(store, owner.serviceName, previous, decision);
+        await store.reopenAlarmWindow(owner.serviceName, previous, decision);
         throw error;
       }
     }

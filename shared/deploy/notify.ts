@@ -2,13 +2,11 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { lastLogLines, taskLogStream } from '../aws/logs.js';
 import { publish } from '../aws/sns.js';
-import { updateBuild } from '../aws/store.js';
 import { parseFailure } from '../errors.js';
 import type { FailureReason, Notification, ServiceChange } from '../notify/types.js';
 import { handover, type QueueDeps } from '../queue/queue.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { shortTaskDefinition, type StopSummary } from '../rollout/verdict.js';
-import { loadWatch } from '../watch/watch.js';
 import type { DeployState, StepTimingEntry } from './state.js';
 
 export interface NotifyDeps extends QueueDeps {
@@ -95,7 +93,7 @@ async function failureReason(state: DeployState, outcome: Outcome, deps: NotifyD
     ...(build?.link ? { link: build.link } : {}),
   };
   if (state.failedStep !== 'Watch' && state.failedStep !== 'Promote') return reason;
-  const watch = await loadWatch(deps.store, state.execution);
+  const watch = await deps.store.getWatch(state.execution);
   const verdict = watch?.verdict;
   const service = verdict?.status === 'failed' ? verdict.service : /service (\S+?):/.exec(reason.message)?.[1];
   const stop: StopSummary | undefined = verdict?.status === 'failed' ? verdict.stop : undefined;
@@ -125,7 +123,7 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
   }
   const build = buildFailure(state);
   if (build && state.build?.id)
-    await updateBuild(deps.store, state.app, state.build.id, { status: 'failed', ...(build.id ? { codebuildId: build.id } : {}), ...(build.link ? { logs: build.link } : {}) });
+    await deps.store.updateBuild(state.app, state.build.id, { status: 'failed', ...(build.id ? { codebuildId: build.id } : {}), ...(build.link ? { logs: build.link } : {}) });
   const failure = await failureReason(state, outcome, deps);
   const notification: Notification = {
     kind: 'deploy',
@@ -136,7 +134,7 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
       ? { source: `s3://${state.source.bucket}/${state.source.key}` }
       : { source: `${state.trigger}${state.redeployRelease ? ` of ${state.redeployRelease}` : ''}` }),
     changes: changesOf(state),
-    timings: withWatchTiming(state.timings).map((t) => ({ step: t.step, durationMs: t.durationMs })),
+    timings: withWatchTiming(state.timings, deps.now()).map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),
     ...(state.retired?.length ? { retired: state.retired } : {}),
     ...(state.retireFailure ? { retireProblem: `${parseFailure(state.retireFailure).code}: ${parseFailure(state.retireFailure).message}` } : {}),

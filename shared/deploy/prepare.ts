@@ -3,7 +3,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
 import { domainConflicts, listRules, targetGroupName } from '../aws/elb.js';
-import { putBuild, type Store } from '../aws/store.js';
+import type { Store } from '../aws/store.js';
 import { newerWaiting } from '../queue/decide.js';
 import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../errors.js';
 import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
@@ -20,6 +20,7 @@ export interface PrepareDeps {
   rack: Rack;
   codebuildProject: string;
   limits?: Partial<ScanLimits>;
+  now: () => number;
 }
 
 /**
@@ -69,7 +70,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   for (const s of manifest.services) if (s.image) build.images[s.name] = s.image;
   build.id = tag;
   const baseImages = [...new Set(builds.flatMap((s) => dockerfileBaseImages(scan.files[s.build!.dockerfile] ?? '')))];
-  await putBuild(deps.store, {
+  await deps.store.putBuild({
     id: tag,
     app: state.app,
     status: build.needed ? 'planned' : 'skipped',
@@ -77,7 +78,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     services: manifest.services.map((s) => s.name),
     images: build.images,
     source,
-    createdAt: new Date().toISOString(),
+    createdAt: new Date(deps.now()).toISOString(),
   });
   await deps.store.rememberSource(state.app, source, scan.stripComponents, baseImages);
   return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ensureLogGroup } from '../aws/logs.js';
-import { updateBuild, type Store } from '../aws/store.js';
+import type { Store } from '../aws/store.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { taskDefinitionInput } from '../taskdef/task-definition.js';
 import { Superseded } from '../errors.js';
@@ -17,6 +17,7 @@ export interface ReleaseDeps {
   accountId: string;
   executionRoleArn: string;
   taskRoleArn?: string;
+  now: () => number;
 }
 
 /** Release ids sort by creation time (base-36 milliseconds), with a random tail: `R0MFQ3K2ZB7Q`. */
@@ -38,7 +39,7 @@ export async function release(state: DeployState, deps: ReleaseDeps): Promise<De
   const manifest = state.manifest!;
   const build = state.build!;
   const app = await deps.store.getApp(state.app);
-  const allocated = await deps.store.allocateRelease(state.app, state.execution, newReleaseId);
+  const allocated = await deps.store.allocateRelease(state.app, state.execution, () => newReleaseId(deps.now()));
   let taskDefinitions: Record<string, string>;
   let basedOn: string | undefined;
   if (state.redeployRelease && state.trigger !== 'config') {
@@ -75,7 +76,7 @@ export async function release(state: DeployState, deps: ReleaseDeps): Promise<De
     number: allocated.number,
     app: state.app,
     status: 'pending',
-    createdAt: new Date().toISOString(),
+    createdAt: new Date(deps.now()).toISOString(),
     execution: state.execution,
     trigger: state.trigger,
     manifest,
@@ -88,7 +89,7 @@ export async function release(state: DeployState, deps: ReleaseDeps): Promise<De
     ...(state.stripComponents !== undefined ? { stripComponents: state.stripComponents } : {}),
   });
   if (build.result && build.id) {
-    await updateBuild(deps.store, state.app, build.id, { status: 'succeeded', codebuildId: build.result.id, ...(build.result.logs ? { logs: build.result.logs } : {}) });
+    await deps.store.updateBuild(state.app, build.id, { status: 'succeeded', codebuildId: build.result.id, ...(build.result.logs ? { logs: build.result.logs } : {}) });
   }
   return {
     ...state,

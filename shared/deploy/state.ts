@@ -94,10 +94,10 @@ export interface DeployState {
   outcome?: { status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded'; code?: string; message?: string };
 }
 
-/** Appends this step's duration; handlers call it with the time they started. */
-export function withTiming<T extends DeployState>(state: T, step: string, startedAt: number): T {
+/** Appends this step's duration; handlers call it with the times (epoch ms, their clock's) it started and ended. */
+export function withTiming<T extends DeployState>(state: T, step: string, startedAt: number, endedAt: number): T {
   return {
     ...state,
-    timings: [...(state.timings ?? []), { step, startedAt: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt }],
+    timings: [...(state.timings ?? []), { step, startedAt: new Date(startedAt).toISOString(), durationMs: Math.max(0, endedAt - startedAt) }],
   };
 }

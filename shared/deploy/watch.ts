@@ -4,7 +4,7 @@ import type { Store } from '../aws/store.js';
 import { RolloutFailed } from '../errors.js';
 import type { Rack } from '../rack.js';
 import { deadlineVerdict, observeDeployment, type Observation, type WatchedDeployment } from '../rollout/verdict.js';
-import { observations, registerWatch, closeWatch, type TaskTokenSender } from '../watch/watch.js';
+import { registerWatch, type TaskTokenSender, verdictInputs } from '../watch/watch.js';
 import type { DeployState } from './state.js';
 
 export interface WatchDeps {
@@ -48,11 +48,12 @@ export async function startWatch(state: DeployState, token: string, deps: WatchD
 export async function verifyAtDeadline(state: DeployState, deps: WatchDeps): Promise<DeployState> {
   const deployments = watched(state);
   const described = await describe(deps, deployments);
-  const recorded = await observations(deps.store, deployments);
+  const watch = await deps.store.getWatch(state.execution);
+  const recorded = watch ? verdictInputs(watch) : { seen: {}, stops: {} };
   const merged = Object.fromEntries(deployments.map((d) => [d.deploymentId, pickFinal(recorded.seen[d.deploymentId], described[d.deploymentId])]));
   const verdict = deadlineVerdict(deployments, merged, recorded.stops, state.watch!.failFastStops, state.watch!.deadlineSeconds);
   // no late event may send the token of a state that has moved on
-  await closeWatch(deps.store, state.execution, verdict);
+  await deps.store.closeWatch(state.execution, verdict);
   if (verdict.status === 'completed') return { ...state, rollout: { outcome: 'completed', detail: `${verdict.detail} (confirmed at the deadline)` } };
   if (verdict.status === 'failed') {
     throw new RolloutFailed(verdict.code, verdict.reason, { service: verdict.service, ...(verdict.stop ? { stop: verdict.stop } : {}) });

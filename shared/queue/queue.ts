@@ -9,7 +9,7 @@ export const LOCK_LEASE_SECONDS = 4 * 3600;
 export interface QueueDeps {
   store: Store;
   sender: TaskTokenSender;
-  now?: () => number;
+  now: () => number;
 }
 
 function supersededCause(by: string): string {
@@ -29,7 +29,7 @@ async function supersede(deps: QueueDeps, app: string, item: QueueItem, by: stri
  */
 async function run(deps: QueueDeps, app: string, item: QueueItem, enqueuedAt: number): Promise<boolean> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const now = deps.now?.() ?? Date.now();
+    const now = deps.now();
     const lock: LockItem = { holder: item.execution, order: item.order, expiresAt: epochSeconds(now) + LOCK_LEASE_SECONDS, ...(item.key ? { key: item.key } : {}) };
     if (!(await deps.store.transitionQueueItem(app, item.execution, 'waiting', 'running'))) return false;
     if (await deps.store.acquireLock(app, lock)) {
@@ -51,7 +51,7 @@ export async function enqueue(state: DeployState, token: string, deps: QueueDeps
     token,
     order: state.order,
     status: 'waiting',
-    enqueuedAt: deps.now?.() ?? Date.now(),
+    enqueuedAt: deps.now(),
     ...(state.source ? { key: state.source.key } : {}),
   };
   const existing = (await deps.store.listQueue(state.app)).find((q) => q.execution === me.execution);
@@ -82,6 +82,6 @@ export async function handover(app: string, execution: string, deps: QueueDeps):
   if (!(await deps.store.releaseLock(app, execution))) return undefined;
   const { next, supersedes } = handoverDecision(await deps.store.listQueue(app));
   for (const item of supersedes) await supersede(deps, app, item, next!.key ?? next!.execution);
-  if (next && (await run(deps, app, next, next.enqueuedAt ?? Date.now()))) return next.execution;
+  if (next && (await run(deps, app, next, next.enqueuedAt ?? deps.now()))) return next.execution;
   return undefined;
 }

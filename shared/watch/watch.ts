@@ -1,132 +1,92 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DAY_SECONDS, epochSeconds, type Store } from '../aws/store.js';
-import { rolloutVerdict, type Observation, type StopSummary, type StopTally, type Verdict, type WatchedDeployment } from '../rollout/verdict.js';
+import type { NewWatch, Store, WatchPointer, WatchRecord } from '../aws/store.js';
+import { type Observation, rolloutVerdict, type StopSummary, type StopTally, type Verdict } from '../rollout/verdict.js';
 
 /**
  * The one mechanism that resumes a waiting deploy. The Watch step registers its task token here;
  * ECS events (task-events) record outcomes here. Either side may come first, twice, or not at all:
  * both record, then evaluate, and a conditional write lets exactly one of them send the token.
+ *
+ * The watch keeps every verdict input in its own record, so an event costs a bounded number of
+ * store calls (a pointer read, one conditional update, at most one close) however many services
+ * the deploy has. An event that comes before its watch is kept on its own and folded in when the
+ * watch registers: the event writes its fact, then looks for the pointer; the watch writes its
+ * pointers, then reads the facts — whichever order they run in, the watch ends up with the fact.
  */
 export interface TaskTokenSender {
   succeed(token: string, output: unknown): Promise<void>;
   fail(token: string, error: string, cause: string): Promise<void>;
 }
 
-export interface WatchRecord {
-  execution: string;
-  app: string;
-  releaseId: string;
-  token: string;
-  deployments: WatchedDeployment[];
-  failFastStops: number;
-  status: 'waiting' | 'done';
-  verdict?: Verdict;
+/** Pure: the verdict inputs of a watch, as the verdict table reads them. */
+export function verdictInputs(watch: WatchRecord): { seen: Record<string, Observation | undefined>; stops: Record<string, StopTally | undefined> } {
+  const seen: Record<string, Observation | undefined> = {};
+  const stops: Record<string, StopTally | undefined> = {};
+  watch.deployments.forEach((d, i) => {
+    const facts = watch.facts[i];
+    seen[d.deploymentId] = facts?.outcome;
+    if (facts?.stoppedTasks.length) stops[d.taskDefinitionArn] = { count: facts.stoppedTasks.length, ...(facts.lastStop ? { last: facts.lastStop } : {}) };
+  });
+  return { seen, stops };
 }
 
-const watchKey = (execution: string) => ({ pk: `WATCH#${execution}`, sk: 'WATCH' });
-const outcomeKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'OUTCOME' });
-const deploymentPointer = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'WATCH' });
-const stopsKey = (taskDefinitionArn: string) => ({ pk: `TASKDEF#${taskDefinitionArn}`, sk: 'STOPS' });
-const taskDefinitionPointer = (taskDefinitionArn: string) => ({ pk: `TASKDEF#${taskDefinitionArn}`, sk: 'WATCH' });
-const ttl = () => epochSeconds() + 14 * DAY_SECONDS;
+/** Pure: the verdict of a watch from what it has recorded. */
+export function watchVerdict(watch: WatchRecord): Verdict {
+  const { seen, stops } = verdictInputs(watch);
+  return rolloutVerdict(watch.deployments, seen, stops, watch.failFastStops);
+}
 
-export async function registerWatch(
-  store: Store,
-  sender: TaskTokenSender,
-  watch: Omit<WatchRecord, 'status' | 'verdict'>,
-  described: Record<string, Observation | undefined>,
-): Promise<Verdict> {
-  await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...watchKey(watch.execution), ...watch, status: 'waiting', expiresAt: ttl() } }));
-  for (const d of watch.deployments) {
-    const pointer = { execution: watch.execution, expiresAt: ttl() };
-    await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...deploymentPointer(d.deploymentId), ...pointer } }));
-    await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...taskDefinitionPointer(d.taskDefinitionArn), ...pointer } }));
-    // what DescribeServices already knows counts as an outcome that arrived before the watch
+/**
+ * Registers a watch and folds in what arrived before it — events recorded with no watch yet and what
+ * DescribeServices already says (`described`, by deployment id) — then decides once.
+ */
+export async function registerWatch(store: Store, sender: TaskTokenSender, watch: NewWatch, described: Record<string, Observation | undefined>): Promise<Verdict> {
+  await store.putWatch(watch);
+  const before = await store.factsBeforeWatch(watch.deployments);
+  let latest: WatchRecord | undefined;
+  for (const [index, d] of watch.deployments.entries()) {
+    const pointer = { execution: watch.execution, index };
+    const facts = before[index]!;
     const seen = described[d.deploymentId];
-    if (seen && seen.outcome !== 'in-progress') await recordOutcome(store, d.deploymentId, seen);
+    for (const observation of [facts.outcome, seen]) {
+      if (observation && observation.outcome !== 'in-progress') latest = (await store.applyOutcome(pointer, observation)) ?? latest;
+    }
+    if (facts.stoppedTasks.length) latest = (await store.applyStops(pointer, facts.stoppedTasks, facts.lastStop)) ?? latest;
   }
-  return evaluateWatch(store, sender, watch.execution);
-}
-
-async function recordOutcome(store: Store, deploymentId: string, observation: Observation): Promise<void> {
-  await store.conditional(
-    new PutCommand({
-      TableName: store.table,
-      Item: { ...outcomeKey(deploymentId), ...observation, expiresAt: ttl() },
-      // a final outcome is never overwritten by a late or duplicated in-progress event
-      ConditionExpression: 'attribute_not_exists(pk) OR outcome = :progress',
-      ExpressionAttributeValues: { ':progress': 'in-progress' },
-    }),
-  );
+  return decide(store, sender, latest ?? (await store.getWatch(watch.execution))!);
 }
 
 /** An ECS Deployment State Change: record it, and resume the watch that follows it, if any. */
 export async function recordDeploymentEvent(store: Store, sender: TaskTokenSender, deploymentId: string, observation: Observation): Promise<Verdict | undefined> {
-  await recordOutcome(store, deploymentId, observation);
-  const pointer = await store.doc.send(new GetCommand({ TableName: store.table, Key: deploymentPointer(deploymentId), ConsistentRead: true }));
-  return pointer.Item ? evaluateWatch(store, sender, pointer.Item.execution as string) : undefined;
+  await store.recordOutcome(deploymentId, observation);
+  const pointer = await store.watchOfDeployment(deploymentId);
+  if (!pointer) return undefined;
+  return decideAfter(store, sender, pointer, await store.applyOutcome(pointer, observation));
 }
 
 /** An unexpected task stop of a task definition: count it once per task, resume its watch. */
 export async function recordTaskStop(store: Store, sender: TaskTokenSender, taskDefinitionArn: string, stop: StopSummary): Promise<Verdict | undefined> {
-  if (!(await store.firstSighting(`taskstop#${stop.taskArn}`))) return undefined;
-  await store.doc.send(
-    new UpdateCommand({
-      TableName: store.table,
-      Key: stopsKey(taskDefinitionArn),
-      UpdateExpression: 'ADD #count :one SET #last = :last, expiresAt = :ttl',
-      ExpressionAttributeNames: { '#count': 'count', '#last': 'last' },
-      ExpressionAttributeValues: { ':one': 1, ':last': stop, ':ttl': ttl() },
-    }),
-  );
-  const pointer = await store.doc.send(new GetCommand({ TableName: store.table, Key: taskDefinitionPointer(taskDefinitionArn), ConsistentRead: true }));
-  return pointer.Item ? evaluateWatch(store, sender, pointer.Item.execution as string) : undefined;
+  await store.recordStop(taskDefinitionArn, stop);
+  const pointer = await store.watchOfTaskDefinition(taskDefinitionArn);
+  if (!pointer) return undefined;
+  return decideAfter(store, sender, pointer, await store.applyStops(pointer, [stop.taskArn], stop));
 }
 
-export async function loadWatch(store: Store, execution: string): Promise<WatchRecord | undefined> {
-  const res = await store.doc.send(new GetCommand({ TableName: store.table, Key: watchKey(execution), ConsistentRead: true }));
-  return res.Item as WatchRecord | undefined;
+async function decideAfter(store: Store, sender: TaskTokenSender, pointer: WatchPointer, watch: WatchRecord | undefined): Promise<Verdict | undefined> {
+  if (watch) return decide(store, sender, watch);
+  // closed already: the verdict it reached
+  return (await store.getWatch(pointer.execution))?.verdict;
 }
 
-export async function observations(store: Store, deployments: WatchedDeployment[]) {
-  const seen: Record<string, Observation | undefined> = {};
-  const stops: Record<string, StopTally | undefined> = {};
-  for (const d of deployments) {
-    const outcome = await store.doc.send(new GetCommand({ TableName: store.table, Key: outcomeKey(d.deploymentId), ConsistentRead: true }));
-    seen[d.deploymentId] = outcome.Item as Observation | undefined;
-    const tally = await store.doc.send(new GetCommand({ TableName: store.table, Key: stopsKey(d.taskDefinitionArn), ConsistentRead: true }));
-    stops[d.taskDefinitionArn] = tally.Item as StopTally | undefined;
-  }
-  return { seen, stops };
-}
-
-/** Decides a watch from what is recorded; the first caller to reach a final verdict sends the token. */
-export async function evaluateWatch(store: Store, sender: TaskTokenSender, execution: string): Promise<Verdict> {
-  const watch = await loadWatch(store, execution);
-  if (!watch) throw new Error(`no watch registered for execution ${execution}`);
+/** Decides a watch; the first caller to reach a final verdict closes it and sends the token. */
+async function decide(store: Store, sender: TaskTokenSender, watch: WatchRecord): Promise<Verdict> {
   if (watch.status === 'done' && watch.verdict) return watch.verdict;
-  const { seen, stops } = await observations(store, watch.deployments);
-  const verdict = rolloutVerdict(watch.deployments, seen, stops, watch.failFastStops);
+  const verdict = watchVerdict(watch);
   if (verdict.status === 'waiting') return verdict;
-  if (!(await closeWatch(store, execution, verdict))) return verdict;
+  if (!(await store.closeWatch(watch.execution, verdict))) return (await store.getWatch(watch.execution))?.verdict ?? verdict;
   if (verdict.status === 'completed') {
     await sender.succeed(watch.token, { outcome: 'completed', detail: verdict.detail });
   } else {
     await sender.fail(watch.token, 'RolloutFailed', JSON.stringify({ errorMessage: `${verdict.code}: ${verdict.reason}`, service: verdict.service, stop: verdict.stop }));
   }
   return verdict;
-}
-
-/** waiting → done, once. False when another caller already closed it. */
-export async function closeWatch(store: Store, execution: string, verdict: Verdict): Promise<boolean> {
-  return store.conditional(
-    new UpdateCommand({
-      TableName: store.table,
-      Key: watchKey(execution),
-      UpdateExpression: 'SET #status = :done, verdict = :verdict',
-      ConditionExpression: '#status = :waiting',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
-    }),
-  );
 }

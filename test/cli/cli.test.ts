@@ -1,25 +1,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallLog } from '../../local/call-log.js';
-import { startHarness, type Harness } from './harness.js';
+import { MUTATING } from '../../local/plugins.js';
+import { TEST_RACK, TEST_STAGE } from '../support/stage.js';
+import { type Harness, startHarness } from './harness.js';
 
-const RACK = 'rackless-clitest';
+const RACK = TEST_RACK;
 let h: Harness;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness(RACK);
+  h = await startHarness();
 });
 afterAll(async () => {
   await h.stop();
@@ -37,7 +31,7 @@ async function appDir(manifest?: string, page = 'hello'): Promise<string> {
 }
 
 async function liveTaskDefinition(app: string, service = 'web') {
-  const described = await h.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: h.rack.env.CLUSTER, services: [`${RACK}-${app}-${service}`] }));
+  const described = await h.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: h.rack.resources.cluster, services: [`${RACK}-${app}-${service}`] }));
   const arn = described.services![0]!.taskDefinition!;
   return (await h.rack.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition!;
 }
@@ -52,7 +46,7 @@ describe('rackless deploy', () => {
     expect(result.stdout).toMatch(/Preparing \(tarball, manifest\)\.\.\. OK \(\d+(\.\d)?m?s\)/);
     expect(result.stdout).toMatch(/Release: (R[0-9A-Z]+) \(#1\)/);
     expect(result.stdout).toMatch(/web +desired 1 +running 1 +failed 0 +COMPLETED/);
-    expect(result.stdout).toContain(`Endpoints:\n  web          http://web.shop.${RACK}.localhost`);
+    expect(result.stdout).toContain(`Endpoints:\n  web          http://web.shop.${RACK}.internal`);
     const release = await h.store.currentRelease('shop');
     expect(result.stdout).toContain(`Release ${release!.id} (#1) of shop is live`);
   });
@@ -74,27 +68,14 @@ describe('rackless deploy', () => {
 
   it('shows a dry run against what runs now and changes nothing', async () => {
     const dir = await appDir('services:\n  web:\n    build: .\n    port: 80\n    scale: {count: 3, cpu: 512}\n    environment: [MODE=dry]\n');
-    const calls = new CallLog([
-      S3Client,
-      ECSClient,
-      SFNClient,
-      DynamoDBClient,
-      DynamoDBDocumentClient,
-      ElasticLoadBalancingV2Client,
-      EventBridgeClient,
-      SSMClient,
-      CloudWatchLogsClient,
-    ]);
-    let result: Awaited<ReturnType<Harness['cli']>>;
-    try {
-      result = await h.cli(['deploy', dir, '--app', 'shop', '--dry-run']);
-    } finally {
-      calls.restore();
-    }
+    const before = h.bridge.requests.length;
+    const result = await h.cli(['deploy', dir, '--app', 'shop', '--dry-run']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(calls.mutating()).toEqual([]);
-    expect(calls.named('DescribeTaskDefinition').length).toBeGreaterThan(0);
+    // what the CLI asked the rack for, as the rack's front saw it
+    const requests = h.bridge.requests.slice(before);
+    expect(requests.filter((r) => MUTATING.test(r.operation) || r.operation.startsWith('S3P'))).toEqual([]);
+    expect(requests.filter((r) => r.operation === 'DescribeTaskDefinition').length).toBeGreaterThan(0);
     expect(result.stdout).toContain(`task definition ${RACK}-shop-web:1 → ${RACK}-shop-web:3`);
     expect(result.stdout).toContain('~ cpu: 256 → 512');
     expect(result.stdout).toContain('+ env MODE: dry');
@@ -119,7 +100,7 @@ describe('read commands', () => {
   });
 
   it('resolves --rack by stage name through the rackless-<stage> stack', async () => {
-    const io = await h.cli(['apps', 'info', 'shop', '--json', '--rack', 'clitest']);
+    const io = await h.cli(['apps', 'info', 'shop', '--json', '--rack', TEST_STAGE]);
     expect(io.code).toBe(0);
     expect(JSON.parse(io.stdout)).toMatchObject({ app: 'shop', release: { number: 1 }, services: [{ service: 'web', desired: 1 }] });
   });
@@ -179,7 +160,7 @@ describe('rackless env', () => {
     expect(withSecret.revision).toBe(3);
     expect(withSecret.containerDefinitions![0]!.secrets).toEqual([{ name: 'DB_PASSWORD', valueFrom: `arn:aws:ssm:us-east-1:123456789012:parameter${parameter}` }]);
     expect(JSON.stringify(withSecret)).not.toContain('hunter2');
-    const stored = await new SSMClient({ endpoint: process.env.MOTO_URL!, region: 'us-east-1' }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
+    const stored = await h.rack.aws.ssm.send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
     expect([stored.Parameter?.Type, stored.Parameter?.Value]).toEqual(['SecureString', 'hunter2']);
     const listed = JSON.parse((await h.cli(['env', '--app', 'cfg', '--json'])).stdout);
     expect(listed).toEqual([
@@ -213,8 +194,27 @@ describe('rackless run', () => {
     expect(result.stderr).toContain('Running echo hi on web');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('would run: echo hi');
-    const arns = (await h.rack.aws.ecs.send(new ListTasksCommand({ cluster: h.rack.env.CLUSTER, startedBy: 'rackless-run', desiredStatus: 'STOPPED' }))).taskArns ?? [];
-    const tasks = (await h.rack.aws.ecs.send(new DescribeTasksCommand({ cluster: h.rack.env.CLUSTER, tasks: arns }))).tasks ?? [];
+    const arns = (await h.rack.aws.ecs.send(new ListTasksCommand({ cluster: h.rack.resources.cluster, startedBy: 'rackless-run', desiredStatus: 'STOPPED' }))).taskArns ?? [];
+    const tasks = (await h.rack.aws.ecs.send(new DescribeTasksCommand({ cluster: h.rack.resources.cluster, tasks: arns }))).tasks ?? [];
     expect(tasks.map((t) => [t.taskDefinitionArn?.split('/').pop(), t.overrides?.containerOverrides?.[0]?.command])).toEqual([[`${RACK}-shop-web:1`, ['echo', 'hi']]]);
+  });
+});
+
+describe('a scale-in through the rack’s front', () => {
+  it('drains the instance before Auto Scaling lets it go, as on AWS', async () => {
+    const { AutoScalingClient, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand } = await import('@aws-sdk/client-auto-scaling');
+    // what `aws autoscaling terminate-instance-in-auto-scaling-group --endpoint-url <front>` sends
+    const asg = new AutoScalingClient({ endpoint: h.bridge.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const group = (await h.rack.aws.asg.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups![0]!;
+    const instance = group.Instances![0]!.InstanceId!;
+    const answer = await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instance, ShouldDecrementDesiredCapacity: true }));
+    expect(answer.Activity?.StatusCode).toBe('MidLifecycleAction');
+    await h.rack.settled();
+    const drain = h.rack.stepFunctions.all.find((e) => e.stateMachineArn === h.rack.resources.drainStateMachineArn);
+    expect(drain).toBeDefined();
+    expect((await h.rack.finish(drain!.name)).status).toBe('SUCCEEDED');
+    expect(h.rack.autoscaling.completed.map((c) => [c.instanceId, c.result])).toEqual([[instance, 'CONTINUE']]);
+    const after = (await h.rack.aws.asg.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups![0]!;
+    expect(after.Instances!.map((i) => i.InstanceId)).not.toContain(instance);
   });
 });

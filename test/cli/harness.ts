@@ -1,13 +1,15 @@
-import { LocalBridge } from '../../local/bridge.js';
-import { resetMoto } from '../../local/moto.js';
-import { LocalRack } from '../../local/rack.js';
 import { bufferIo } from '../../cli/io.js';
 import { run } from '../../cli/main.js';
-import { documentClient, Store } from '../../shared/aws/store.js';
+import { LocalBridge } from '../../local/bridge.js';
+import type { LocalRack } from '../../local/rack.js';
+import type { Store } from '../../shared/aws/store.js';
+import { localRack } from '../support/local-rack.js';
+import { TEST_STAGE } from '../support/stage.js';
 
 /**
- * The AWS side of CLI tests: a LocalRack in this worker's moto and the bridge in front of it, the
- * same pieces `rackless local up` runs. `cli(args)` runs a command as the bin would, against it.
+ * The AWS side of CLI tests: a local rack in this worker's moto and the bridge in front of it, the
+ * same pieces `rackless local up` runs. `cli(args)` runs a command as the bin would, against it;
+ * while it runs, the rack's virtual clock moves whenever the rack is idle (rollouts take their time).
  */
 export interface Harness {
   rack: LocalRack;
@@ -17,25 +19,22 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(name: string): Promise<Harness> {
-  const motoUrl = process.env.MOTO_URL!;
-  await resetMoto(motoUrl);
-  const rack = await new LocalRack({ endpoint: motoUrl, name, watchDeadlineSeconds: 5 }).create();
-  await rack.loadHandlers();
-  const bridge = await new LocalBridge(rack, { motoUrl }).start();
-  const store = new Store(documentClient(rack.aws.dynamodb), rack.env.TABLE_NAME!);
+export async function startHarness(): Promise<Harness> {
+  const rack = await localRack();
+  const bridge = await new LocalBridge(rack).start();
   return {
     rack,
     bridge,
-    store,
+    store: rack.store,
     async cli(args) {
       const io = bufferIo();
       // globals first: after `--` they would be the command's arguments
-      const code = await run(['--endpoint-url', bridge.url, ...(args.includes('--rack') ? [] : ['--rack', name]), ...args], io);
+      const argv = ['--endpoint-url', bridge.url, ...(args.includes('--rack') ? [] : ['--rack', TEST_STAGE]), ...args];
+      const code = await rack.scheduler.until(run(argv, io), { patient: true });
       return { code, stdout: io.stdout(), stderr: io.stderr() };
     },
     async stop() {
-      await bridge.idle();
+      await rack.settled();
       await bridge.stop();
     },
   };

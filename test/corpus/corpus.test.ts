@@ -1,12 +1,9 @@
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallLog } from '../../local/call-log.js';
-import { resetMoto } from '../../local/moto.js';
-import { LocalRack } from '../../local/rack.js';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRack } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
+import { localRack } from '../support/local-rack.js';
+import { TEST_RACK } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 import { CASES } from './cases.js';
 
@@ -14,27 +11,20 @@ const APP = 'corpus';
 let rack: LocalRack;
 let store: Store;
 let serving: { release: string; taskDefinition: string };
-const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient, CloudWatchClient]);
 
 async function taskDefinition(): Promise<string> {
-  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.env.CLUSTER, services: [`rackless-corpus-${APP}-web`] }));
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-${APP}-web`] }));
   return res.services![0]!.taskDefinition!;
 }
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({
-    endpoint: process.env.MOTO_URL!,
-    name: 'rackless-corpus',
-    tarballLimits: { maxEntries: 1000, maxBytes: 8 * 1024 * 1024 },
-  }).create();
-  await rack.loadHandlers();
+  // limits a test can cross cheaply: stack parameters, as an operator would set them
+  rack = await localRack({ parameters: { TarballMaxEntries: '1000', TarballMaxBytes: String(8 * 1024 * 1024) } });
   store = rack.store;
   const first = await rack.deploy(APP, await buildTarball([{ name: 'Dockerfile', body: 'FROM httpd:2.4\nEXPOSE 80\n' }]));
   expect(first.status).toBe('SUCCEEDED');
   serving = { release: (await store.getApp(APP))!.currentRelease!, taskDefinition: await taskDefinition() };
 });
-afterAll(() => calls.restore());
 
 describe('bad-input corpus', () => {
   it('has at least 40 cases', () => {
@@ -47,15 +37,21 @@ describe('bad-input corpus', () => {
       expect(owner.status).toBe('SUCCEEDED');
     }
     await rack.notifications();
-    calls.clear();
+    rack.calls.clear();
+    const invocations = rack.functions.invocationsOf('start-deployment').length;
     const key = c.key?.(APP) ?? `apps/${APP}/${c.name.replace(/[^a-z0-9]+/gi, '-')}.tar.gz`;
-    const started = await rack.deliverS3Event(await rack.putTarball(key, await c.body()));
+    const body = await c.body();
+    const started = await rack.started(() => rack.upload(key, body));
 
     if (c.ignored) {
-      expect(started.status).toBe('ignored');
-      expect((started as { reason?: string }).reason).toMatch(c.ignored);
+      expect(started).toEqual([]);
+      const seen = rack.functions.invocationsOf('start-deployment').slice(invocations);
+      // the rule delivers only keys under apps/; start-deployment ignores the rest with a reason
+      if (key.startsWith('apps/')) expect(seen.at(-1)?.result).toMatchObject({ status: 'ignored', reason: expect.stringMatching(c.ignored) });
+      else expect(seen).toEqual([]);
     } else {
-      const run = await started.run!;
+      expect(started).toHaveLength(1);
+      const run = await rack.finish(started[0]!.name);
       expect(run.status).toBe('FAILED');
       expect(run.error).toBe(c.code);
       expect(run.cause).toMatch(c.names!);
@@ -64,7 +60,7 @@ describe('bad-input corpus', () => {
       expect(note!.message).toContain(c.code!);
     }
     // zero mutating calls reached ECS, ELBv2, ECR or CloudWatch; the previous release still serves
-    expect(calls.mutating()).toEqual([]);
+    expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient'])).toEqual([]);
     expect((await store.getApp(APP))!.currentRelease).toBe(serving.release);
     expect(await taskDefinition()).toBe(serving.taskDefinition);
   });

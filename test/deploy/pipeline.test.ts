@@ -1,12 +1,9 @@
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, DescribeTargetGroupsCommand, DescribeTargetGroupAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CallLog } from '../../local/call-log.js';
-import { localRack } from '../support/local-rack.js';
 import type { LocalRack } from '../../local/rack.js';
+import { localRack } from '../support/local-rack.js';
+import { TEST_RACK } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 const TWO_SERVICES = `
@@ -23,10 +20,9 @@ services:
 `;
 
 let rack: LocalRack;
-const calls = new CallLog([ECSClient, ElasticLoadBalancingV2Client, ECRClient]);
 
 beforeAll(async () => {
-  rack = await localRack({ name: 'rackless-test', watchDeadlineSeconds: 5, https: true });
+  rack = await localRack({ https: true });
 });
 
 const app = (manifest: string) =>
@@ -44,14 +40,14 @@ describe('deploy pipeline', () => {
     expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Retire', 'Notify', 'Outcome', 'Deployed']);
 
     const { ecs, elb } = rack.aws;
-    const services = await ecs.send(new DescribeServicesCommand({ cluster: rack.env.CLUSTER, services: ['rackless-test-shop-web', 'rackless-test-shop-worker'] }));
+    const services = await ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-shop-web`, `${TEST_RACK}-shop-worker`] }));
     expect(services.services?.map((s) => [s.serviceName, s.desiredCount, s.taskDefinition?.split('/').pop()])).toEqual([
-      ['rackless-test-shop-web', 2, 'rackless-test-shop-web:1'],
-      ['rackless-test-shop-worker', 1, 'rackless-test-shop-worker:1'],
+      [`${TEST_RACK}-shop-web`, 2, `${TEST_RACK}-shop-web:1`],
+      [`${TEST_RACK}-shop-worker`, 1, `${TEST_RACK}-shop-worker:1`],
     ]);
     const web = services.services![0]!;
     // moto does not keep deploymentConfiguration or placement: read them from the request
-    const createWeb = calls.named('CreateService').find((c) => c.input.serviceName === 'rackless-test-shop-web')!.input;
+    const createWeb = rack.calls.named('CreateService').find((c) => c.input.serviceName === `${TEST_RACK}-shop-web`)!.input;
     expect(createWeb.deploymentConfiguration).toEqual({ minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } });
     expect(createWeb.placementStrategy).toEqual([
       { type: 'spread', field: 'attribute:ecs.availability-zone' },
@@ -60,24 +56,37 @@ describe('deploy pipeline', () => {
     expect(createWeb.healthCheckGracePeriodSeconds).toBe(30);
     expect(web.loadBalancers?.[0]).toMatchObject({ containerName: 'web', containerPort: 3000 });
 
-    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'rackless-test-shop-worker:1' }));
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${TEST_RACK}-shop-worker:1` }));
     expect(td.taskDefinition?.containerDefinitions?.[0]?.command).toEqual(['sh', '-c', 'node worker.js']);
-    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(/rackless-test\/shop:worker-shop-/);
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(new RegExp(`${TEST_RACK}/shop:worker-shop-`));
 
     const tgs = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [web.loadBalancers![0]!.targetGroupArn!] }));
     expect(tgs.TargetGroups?.[0]).toMatchObject({ HealthCheckPath: '/healthz', Matcher: { HttpCode: '200-399' } });
     const attributes = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgs.TargetGroups![0]!.TargetGroupArn }));
     expect(attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value).toBe('30');
-    const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.LISTENER_ARN }));
+    const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.resources.listenerArn }));
     const hostRule = rules.Rules?.find((r) => !r.IsDefault);
     expect(hostRule?.Conditions?.[0]?.HostHeaderConfig?.Values ?? hostRule?.Conditions?.[0]?.Values).toEqual(['shop.example.com']);
     // a rack with a certificate routes the same hosts on its HTTPS listener
-    const httpsRules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.env.HTTPS_LISTENER_ARN }));
+    const httpsRules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.resources.httpsListenerArn }));
     expect(httpsRules.Rules?.filter((r) => !r.IsDefault).map((r) => r.Actions?.[0]?.TargetGroupArn)).toEqual([tgs.TargetGroups![0]!.TargetGroupArn]);
 
     const notes = await rack.notifications();
     expect(notes).toHaveLength(1);
     expect(notes[0]!.attributes).toMatchObject({ kind: 'deploy', app: 'shop', status: 'succeeded' });
     expect(notes[0]!.message).toContain('shop.example.com');
+  });
+
+  it('ends the rollout on the COMPLETED event through the packaged rule, long before the deadline', async () => {
+    const jumps = rack.scheduler.jumps.length;
+    const run = await rack.deploy('quick', await buildTarball([{ name: 'Dockerfile', body: 'FROM httpd:2.4\nEXPOSE 80\n' }]));
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).not.toContain('Verify');
+    // the events reached task-events through the template's ecs-events rule, delivered by moto's EventBridge
+    const delivered = rack.events.delivered.filter(([rule, e]) => rule === `${TEST_RACK}-ecs-events` && e['detail-type'] === 'ECS Deployment State Change');
+    expect(delivered.map(([, e]) => e.detail.eventName)).toContain('SERVICE_DEPLOYMENT_COMPLETED');
+    expect((await rack.store.getWatch(run.execution))?.verdict).toMatchObject({ status: 'completed' });
+    // the clock moved only for the simulated task starts (2 s each), never to the 1,800 s deadline
+    expect(rack.scheduler.jumps.slice(jumps).every((ms) => ms <= 2_000)).toBe(true);
   });
 });

@@ -1,468 +1,493 @@
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import {
-  AutoScalingClient,
-  CompleteLifecycleActionCommand,
-  CreateAutoScalingGroupCommand,
-  CreateLaunchConfigurationCommand,
-  DescribeAutoScalingGroupsCommand,
-  PutLifecycleHookCommand,
-  RecordLifecycleActionHeartbeatCommand,
-  type CompleteLifecycleActionCommandInput,
-  type RecordLifecycleActionHeartbeatCommandInput,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  CreateClusterCommand,
   DeregisterContainerInstanceCommand,
   DescribeContainerInstancesCommand,
   DescribeTasksCommand,
-  ECSClient,
-  RegisterContainerInstanceCommand,
+  type ECSClient,
+  ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   StartTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
-import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as drainCheck } from '../../functions/drain-check/handler.js';
-import { handler as drainComplete } from '../../functions/drain-complete/handler.js';
-import { handler as drainEvict } from '../../functions/drain-evict/handler.js';
-import { handler as drainFind } from '../../functions/drain-find/handler.js';
-import { handler as drainStart } from '../../functions/drain-start/handler.js';
-import { loadDefinition, runStateMachine, TaskTokenBus, type Handler } from '../../local/asl.js';
-import { resetMoto } from '../../local/moto.js';
-import { makeClient } from '../../shared/aws/clients.js';
-import { drainExecutionName } from '../../shared/drain/event.js';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DependencyOverrides } from '../../local/lambda.js';
+import type { LocalRack } from '../../local/rack.js';
+import type { ExecutionRecord } from '../../local/stepfunctions.js';
 import type { LifecycleAction } from '../../shared/drain/types.js';
-import { toTransient } from '../../shared/errors.js';
-import { loadEvent } from '../support/fixtures.js';
+import { localRack, motoUrl } from '../support/local-rack.js';
+import { TEST_RACK } from '../support/stage.js';
 
-// Handlers read their configuration at import (cold start); set it before the imports above run.
-const rack = vi.hoisted(() => {
-  const values = {
-    CLUSTER: 'rackless-test',
-    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:rackless-test-notifications',
-    DRAIN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:rackless-test-drain',
-    // 8 checks of 15 s: long enough to see heartbeats, short enough to run quickly
-    DRAIN_MAX_SECONDS: '120',
+/*
+ * Every drain here starts as AWS starts one: a scale-in of the rack's Auto Scaling group through the
+ * functions' clients, held in Terminating:Wait by the rack's lifecycle hook, the lifecycle event on
+ * EventBridge, the template's rule, drain-start, the drain state machine, and CompleteLifecycleAction
+ * answered by the local Auto Scaling. Wait states are timers on the rack's virtual clock, so the
+ * hook's 600 s heartbeat timeout and the 900 s DRAIN_MAX_SECONDS pass in simulated time.
+ */
+const GROUP = `${TEST_RACK}-instances`;
+const HOOK = `${TEST_RACK}-drain`;
+/** the hook's HeartbeatTimeout in the template */
+const HEARTBEAT_TIMEOUT = 600;
+/** seconds between checks: 15, a quarter of the heartbeat timeout when that is shorter */
+const WAIT_SECONDS = 15;
+/** the first check with a heartbeat due: half the heartbeat timeout in */
+const FIRST_HEARTBEAT_CHECK = HEARTBEAT_TIMEOUT / 2 / WAIT_SECONDS;
+
+const HEAD = ['Find container instance', 'Registered with the cluster?', 'Start draining'];
+const LOOP = ['Wait for tasks to move', 'Check running tasks', 'Tasks left?'];
+const TAIL = ['Complete lifecycle action', 'Drain failed?', 'Drained'];
+const loops = (n: number) => Array.from({ length: n }, () => LOOP).flat();
+
+let rack: LocalRack;
+/** the group's two instances, and the container instance the ECS agent registered on each */
+let A: string;
+let B: string;
+let containerOf: Record<string, string>;
+
+/**
+ * The ECS scheduler, played by the test: moto never moves a task off a DRAINING instance, so after
+ * drain-check's nth count of the tasks on the instance (n from 1) the test does what ECS would have
+ * done meanwhile (or fails the count, as a throttled call). A dependency override of drain-check's
+ * ECS client, in place from the rack's start.
+ */
+let afterCount: (n: number) => Promise<void>;
+let counts = 0;
+const playEcsScheduler: DependencyOverrides = (name, deps) => {
+  if (name !== `${TEST_RACK}-drain-check`) return {};
+  const ecs = deps.ecs as ECSClient;
+  const send = async (command: unknown) => {
+    const output = await ecs.send(command as never);
+    if (command instanceof DescribeContainerInstancesCommand) {
+      counts += 1;
+      await afterCount(counts);
+    }
+    return output;
   };
-  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, values);
-  return { ...values, previous };
-});
+  return { ecs: { send } as unknown as ECSClient };
+};
 
-// test files that share this worker must not inherit the drain's configuration
-afterAll(() => {
-  for (const [name, value] of Object.entries(rack.previous)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-});
-
-const DEFINITION_FILE = 'state-machines/drain.asl.yml';
-const GROUP = 'rackless-demo-instances';
-const HOOK = 'rackless-demo-drain';
-const TOKEN = '87654321-4321-4321-4321-210987654321';
-
-const motoUrl = process.env.MOTO_URL!;
-const ecs = makeClient(ECSClient);
-const asg = makeClient(AutoScalingClient);
-const sns = makeClient(SNSClient);
-const sqs = makeClient(SQSClient);
-const sfn = makeClient(SFNClient);
-
-/** moto reads a task's status as its last state on every read unless told to move it by hand. */
+/** moto reads a task's status as its last state (STOPPED) on every read unless told to move it by hand. */
 async function setTaskTransition(transition: { progression: string; times?: number } | null): Promise<void> {
   const path = transition ? 'set-transition' : 'unset-transition';
-  const res = await fetch(`${motoUrl}/moto-api/state-manager/${path}`, {
+  const res = await fetch(`${motoUrl()}/moto-api/state-manager/${path}`, {
     method: 'POST',
     body: JSON.stringify({ model_name: 'ecs::task', ...(transition ? { transition } : {}) }),
   });
   if (!res.ok) throw new Error(`moto ${path} failed: HTTP ${res.status}`);
 }
 
-async function registerInstance(instanceId: string): Promise<string> {
-  const identity = { instanceId, region: 'us-east-1', accountId: '123456789012', instanceType: 't3.medium', availabilityZone: 'us-east-1a' };
-  const registered = await ecs.send(new RegisterContainerInstanceCommand({ cluster: rack.CLUSTER, instanceIdentityDocument: JSON.stringify(identity) }));
-  return registered.containerInstance!.containerInstanceArn!;
+beforeAll(async () => {
+  // moto's reset keeps the state manager's transitions: once for the file
+  await setTaskTransition({ progression: 'manual', times: 1_000_000 });
+});
+
+afterAll(async () => {
+  // other test files share this worker's moto: give them back its default task behaviour
+  await setTaskTransition(null);
+});
+
+beforeEach(async () => {
+  // each drain terminates an instance of the group's two: a fresh rack (and moto) for every test
+  rack = await localRack({ overrides: playEcsScheduler });
+  afterCount = async () => undefined;
+  counts = 0;
+  [A, B] = (await groupInstances()) as [string, string];
+  const cluster = rack.resources.cluster;
+  containerOf = {};
+  const arns = (await rack.aws.ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns ?? [];
+  const described = await rack.aws.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }));
+  for (const ci of described.containerInstances ?? []) containerOf[ci.ec2InstanceId!] = ci.containerInstanceArn!;
+  expect(Object.keys(containerOf).sort()).toEqual([A, B].sort());
+  for (const family of ['web', 'worker', 'migrate']) {
+    await rack.aws.ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: family, image: 'httpd:2.4', memory: 128, essential: true }] }));
+  }
+});
+
+// ---------------------------------------------------------------- what the test does and reads
+
+/** Scales the group in by one instance, as Auto Scaling's scale-in or an operator does; the drain it started. */
+async function scaleIn(instanceId: string, decrement = true): Promise<ExecutionRecord> {
+  const before = new Set(drains().map((d) => d.executionArn));
+  const answer = await rack
+    .functionsAws(AutoScalingClient)
+    .send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrement }));
+  expect(answer.Activity?.StatusCode).toBe('MidLifecycleAction');
+  const started = drains().filter((d) => !before.has(d.executionArn));
+  expect(started).toHaveLength(1);
+  return started[0]!;
 }
 
-async function startTasks(containerInstanceArn: string, family: string, count: number, group?: string): Promise<string[]> {
+/** The drain state machine's executions in the rack. */
+function drains(): ExecutionRecord[] {
+  return rack.stepFunctions.all.filter((e) => e.stateMachineArn === rack.resources.drainStateMachineArn);
+}
+
+/** The lifecycle action Auto Scaling sent for the drain (its input). */
+function actionOf(drain: ExecutionRecord): LifecycleAction {
+  return drain.input as LifecycleAction;
+}
+
+/** What an operator's `aws autoscaling complete-lifecycle-action` does. */
+async function completeByHand(action: LifecycleAction): Promise<void> {
+  await rack.functionsAws(AutoScalingClient).send(
+    new CompleteLifecycleActionCommand({
+      AutoScalingGroupName: action.autoScalingGroupName,
+      LifecycleHookName: action.lifecycleHookName,
+      LifecycleActionToken: action.lifecycleActionToken,
+      InstanceId: action.instanceId,
+      LifecycleActionResult: 'CONTINUE',
+    }),
+  );
+}
+
+async function groupInstances(): Promise<string[]> {
+  const groups = await rack.aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
+  return (groups.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId!);
+}
+
+async function desiredCapacity(): Promise<number | undefined> {
+  const groups = await rack.aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
+  return groups.AutoScalingGroups?.[0]?.DesiredCapacity;
+}
+
+async function ec2State(instanceId: string): Promise<string | undefined> {
+  const described = await rack.aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return described.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+}
+
+/** The container instance of an EC2 instance as the cluster sees it; undefined once it left the cluster. */
+async function containerInstance(instanceId: string) {
+  const described = await rack.aws.ecs.send(new DescribeContainerInstancesCommand({ cluster: rack.resources.cluster, containerInstances: [containerOf[instanceId]!] }));
+  return described.containerInstances?.[0];
+}
+
+async function startTasks(instanceId: string, family: string, count: number, group?: string): Promise<string[]> {
   const arns: string[] = [];
   for (let i = 0; i < count; i++) {
-    const started = await ecs.send(new StartTaskCommand({ cluster: rack.CLUSTER, taskDefinition: family, containerInstances: [containerInstanceArn], group }));
+    const started = await rack.aws.ecs.send(
+      new StartTaskCommand({ cluster: rack.resources.cluster, taskDefinition: family, containerInstances: [containerOf[instanceId]!], group }),
+    );
     arns.push(started.tasks![0]!.taskArn!);
   }
   return arns;
 }
 
 async function tasks(arns: string[]) {
-  const described = await ecs.send(new DescribeTasksCommand({ cluster: rack.CLUSTER, tasks: arns }));
-  return described.tasks!;
-}
-
-async function instance(arn: string) {
-  const described = await ecs.send(new DescribeContainerInstancesCommand({ cluster: rack.CLUSTER, containerInstances: [arn] }));
-  return described.containerInstances![0]!;
+  const described = await rack.aws.ecs.send(new DescribeTasksCommand({ cluster: rack.resources.cluster, tasks: arns }));
+  return arns.map((arn) => described.tasks!.find((t) => t.taskArn === arn)!);
 }
 
 async function stopTasks(arns: string[], reason: string): Promise<void> {
-  for (const task of arns) await ecs.send(new StopTaskCommand({ cluster: rack.CLUSTER, task, reason }));
+  for (const task of arns) await rack.aws.ecs.send(new StopTaskCommand({ cluster: rack.resources.cluster, task, reason }));
 }
 
-/** A queue subscribed to the rack's topic: what an email or chat subscriber would receive. */
-async function subscribeQueue(): Promise<string> {
-  await sns.send(new CreateTopicCommand({ Name: 'rackless-test-notifications' }));
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'drain-notifications' }));
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl!, AttributeNames: ['QueueArn'] }));
-  await sns.send(new SubscribeCommand({ TopicArn: rack.TOPIC_ARN, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn! }));
-  return queue.QueueUrl!;
+/** The instance left: terminated in moto, out of the group (which shrank by one), its agent gone from the cluster. */
+async function expectTerminated(instanceId: string, others: string[]): Promise<void> {
+  expect(await groupInstances()).toEqual(others);
+  expect(await desiredCapacity()).toBe(1);
+  expect(await ec2State(instanceId)).toBe('terminated');
+  expect(await containerInstance(instanceId)).toBeUndefined();
 }
 
-async function notifications(queueUrl: string): Promise<Array<{ Subject: string; Message: string; MessageAttributes: Record<string, { Value: string }> }>> {
-  const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-  return (received.Messages ?? []).map((m) => JSON.parse(m.Body!));
-}
+const CONTINUED = (instanceId: string) => ({ instanceId, result: 'CONTINUE', by: 'CompleteLifecycleAction', at: expect.any(Number) });
 
-// moto 5.2 answers CompleteLifecycleAction and RecordLifecycleActionHeartbeat with HTTP 500, so only
-// those two are faked here; every other Auto Scaling call (DescribeLifecycleHooks) goes to moto.
-let completed: CompleteLifecycleActionCommandInput[];
-let heartbeats: RecordLifecycleActionHeartbeatCommandInput[];
-/** What Auto Scaling answers once the action was completed elsewhere or expired; null: success. */
-let lifecycleActionAnswer: Error | null;
-const motoSend = AutoScalingClient.prototype.send;
-vi.spyOn(AutoScalingClient.prototype, 'send').mockImplementation(function (this: AutoScalingClient, command: unknown, ...rest: unknown[]) {
-  if (command instanceof CompleteLifecycleActionCommand) {
-    completed.push(command.input);
-    return lifecycleActionAnswer ? Promise.reject(lifecycleActionAnswer) : Promise.resolve({ $metadata: { httpStatusCode: 200 } });
-  }
-  if (command instanceof RecordLifecycleActionHeartbeatCommand) {
-    heartbeats.push(command.input);
-    return lifecycleActionAnswer ? Promise.reject(lifecycleActionAnswer) : Promise.resolve({ $metadata: { httpStatusCode: 200 } });
-  }
-  return (motoSend as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
-} as typeof motoSend);
+// ---------------------------------------------------------------- the drains
 
-const handlers: Record<string, Handler> = {
-  'drain-find': drainFind as Handler,
-  'drain-evict': drainEvict as Handler,
-  'drain-check': drainCheck as Handler,
-  'drain-complete': drainComplete as Handler,
-};
-
-function runDrain(input: LifecycleAction, overrides: Record<string, Handler> = {}) {
-  return runStateMachine(loadDefinition(DEFINITION_FILE), input, {
-    executionName: drainExecutionName(input),
-    handlers: { ...handlers, ...overrides },
-    tokens: new TaskTokenBus(),
-    waitMs: 0,
-  });
-}
-
-/** The check handler, with `after(n)` run once check n has returned. */
-function countingCheck(after: (check: number) => Promise<void>): Handler {
-  let checks = 0;
-  return async (event, context) => {
-    const output = await drainCheck(event, context);
-    checks += 1;
-    await after(checks);
-    return output;
-  };
-}
-
-const HEAD = ['Find container instance', 'Registered with the cluster?', 'Start draining'];
-const LOOP = ['Wait for tasks to move', 'Check running tasks', 'Tasks left?'];
-const TAIL = ['Complete lifecycle action', 'Drain failed?', 'Drained'];
-
-describe('drain', () => {
-  let INSTANCE_ID: string;
-  let OTHER_INSTANCE_ID: string;
-  let ACTION: LifecycleAction;
-  let CONTINUE: CompleteLifecycleActionCommandInput;
-  let containerInstanceArn: string;
-  let otherContainerInstanceArn: string;
-
-  beforeEach(async () => {
-    await resetMoto(motoUrl);
-    await setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    completed = [];
-    heartbeats = [];
-    lifecycleActionAnswer = null;
-    // moto registers a container instance only for an EC2 instance it knows: the group launches two
-    await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'rackless-demo', ImageId: 'ami-04681a1dbd79675a5', InstanceType: 't3.medium' }));
-    await asg.send(
-      new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: GROUP,
-        LaunchConfigurationName: 'rackless-demo',
-        MinSize: 2,
-        MaxSize: 2,
-        DesiredCapacity: 2,
-        AvailabilityZones: ['us-east-1a'],
-      }),
-    );
-    await asg.send(
-      new PutLifecycleHookCommand({
-        AutoScalingGroupName: GROUP,
-        LifecycleHookName: HOOK,
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-        HeartbeatTimeout: 60,
-        DefaultResult: 'CONTINUE',
-      }),
-    );
-    const groups = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
-    [INSTANCE_ID, OTHER_INSTANCE_ID] = groups.AutoScalingGroups![0]!.Instances!.map((i) => i.InstanceId!) as [string, string];
-    ACTION = { instanceId: INSTANCE_ID, autoScalingGroupName: GROUP, lifecycleHookName: HOOK, lifecycleActionToken: TOKEN };
-    CONTINUE = { AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleActionToken: TOKEN, InstanceId: INSTANCE_ID, LifecycleActionResult: 'CONTINUE' };
-    await ecs.send(new CreateClusterCommand({ clusterName: rack.CLUSTER }));
-    // the other instance proves the match is by EC2 id: moto ignores ListContainerInstances' filter
-    otherContainerInstanceArn = await registerInstance(OTHER_INSTANCE_ID);
-    containerInstanceArn = await registerInstance(INSTANCE_ID);
-    for (const family of ['web', 'worker', 'migrate']) {
-      await ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: family, image: 'httpd:2.4', memory: 128, essential: true }] }));
-    }
-  });
-
-  afterEach(() => {
-    vi.mocked(AutoScalingClient.prototype.send).mockClear();
-  });
-
-  afterAll(async () => {
-    // other test files share this worker's moto: give them back its default task behaviour
-    await setTaskTransition(null);
-    vi.restoreAllMocks();
-  });
-
+describe('a scale-in drains the instance before Auto Scaling terminates it', () => {
   it('continues at once when the EC2 instance is not a container instance of the cluster', async () => {
-    const result = await runDrain({ ...ACTION, instanceId: 'i-0000000000000dead' });
+    // the agent never registered (or left): the instance has nothing of the rack's to drain
+    await rack.aws.ecs.send(new DeregisterContainerInstanceCommand({ cluster: rack.resources.cluster, containerInstance: containerOf[A]!, force: true }));
 
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.statesEntered).toEqual(['Find container instance', 'Registered with the cluster?', ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'no-instance', containerInstanceArn: null, lifecycleAction: 'completed' });
-    expect(completed).toEqual([{ ...CONTINUE, InstanceId: 'i-0000000000000dead' }]);
-    expect((await instance(containerInstanceArn)).status).toBe('ACTIVE');
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(actionOf(drain)).toEqual({ instanceId: A, autoScalingGroupName: GROUP, lifecycleHookName: HOOK, lifecycleActionToken: expect.any(String) });
+    expect(drain.name).toBe(`${A}-${actionOf(drain).lifecycleActionToken}`);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual(['Find container instance', 'Registered with the cluster?', ...TAIL]);
+    expect(run.output).toMatchObject({ outcome: 'no-instance', containerInstanceArn: null, lifecycleActionResult: 'CONTINUE', lifecycleAction: 'completed' });
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    // at once: no Wait, the clock never moved
+    expect(rack.scheduler.jumps).toEqual([]);
+    expect(await groupInstances()).toEqual([B]);
+    expect(await ec2State(A)).toBe('terminated');
+    // the match is by EC2 id: the other instance's container instance is untouched
+    expect((await containerInstance(B))?.status).toBe('ACTIVE');
+    expect(await rack.notifications()).toEqual([]);
   });
 
   it('sets DRAINING and continues once the service tasks have moved, after the second check', async () => {
-    const serviceTasks = await startTasks(containerInstanceArn, 'web', 2, 'service:web');
-    const check = countingCheck(async (n) => {
-      expect(completed).toEqual([]);
-      // ECS would move them elsewhere; moto never does, so the test plays the scheduler
+    const serviceTasks = await startTasks(A, 'web', 2, 'service:web');
+    const seen: Array<{ check: number; status?: string; inGroup: boolean; completed: number }> = [];
+    afterCount = async (n) => {
+      seen.push({ check: n, status: (await containerInstance(A))?.status, inGroup: (await groupInstances()).includes(A), completed: rack.autoscaling.completed.length });
+      // ECS moves the tasks of a DRAINING instance elsewhere; moto never does, so the test plays the scheduler
       if (n === 2) await stopTasks(serviceTasks, 'Service web: task moved off a draining instance');
+    };
+
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(3), ...TAIL]);
+    expect(run.output).toMatchObject({
+      outcome: 'drained',
+      containerInstanceArn: containerOf[A],
+      checks: 3,
+      runningTasks: 0,
+      heartbeats: 0,
+      waitSeconds: WAIT_SECONDS,
+      heartbeatTimeout: HEARTBEAT_TIMEOUT,
+      lifecycleAction: 'completed',
     });
-
-    const result = await runDrain(ACTION, { 'drain-check': check });
-
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...LOOP, ...LOOP, ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'drained', containerInstanceArn, checks: 3, runningTasks: 0, heartbeats: 1, waitSeconds: 15, heartbeatTimeout: 60 });
-    expect(completed).toEqual([CONTINUE]);
-    // the second check came 30 s in: half of the hook's 60 s heartbeat timeout
-    expect(heartbeats).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleActionToken: TOKEN, InstanceId: INSTANCE_ID }]);
-    expect((await instance(containerInstanceArn)).status).toBe('DRAINING');
-    expect((await instance(otherContainerInstanceArn)).status).toBe('ACTIVE');
+    // DRAINING from the first check on, the instance held in the group until the drain's CONTINUE
+    expect(seen).toEqual([1, 2, 3].map((check) => ({ check, status: 'DRAINING', inGroup: true, completed: 0 })));
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    // three 15 s waits of simulated time; no heartbeat is due before 300 s
+    expect(drain.stopDate!.getTime() - drain.startDate.getTime()).toBeGreaterThanOrEqual(3 * WAIT_SECONDS * 1000);
+    expect(rack.autoscaling.heartbeats).toEqual([]);
+    expect((await tasks(serviceTasks)).map((t) => t.lastStatus)).toEqual(['STOPPED', 'STOPPED']);
+    await expectTerminated(A, [B]);
+    expect((await containerInstance(B))?.status).toBe('ACTIVE');
+    expect(await rack.notifications()).toEqual([]);
   });
 
   it('stops standalone tasks and leaves service tasks to their service', async () => {
-    const serviceTasks = await startTasks(containerInstanceArn, 'web', 1, 'service:web');
-    const workerTasks = await startTasks(containerInstanceArn, 'worker', 1, 'service:worker');
-    const standalone = [...(await startTasks(containerInstanceArn, 'migrate', 1)), ...(await startTasks(containerInstanceArn, 'migrate', 1, 'nightly'))];
-    const elsewhere = await startTasks(otherContainerInstanceArn, 'migrate', 1);
-    const check = countingCheck(async (n) => {
-      if (n === 1) {
-        const stillThere = await tasks([...serviceTasks, ...workerTasks, ...standalone, ...elsewhere]);
-        expect(
-          stillThere
-            .filter((t) => t.desiredStatus === 'RUNNING')
-            .map((t) => t.taskArn)
-            .sort(),
-        ).toEqual([...serviceTasks, ...workerTasks, ...elsewhere].sort());
-        await stopTasks([...serviceTasks, ...workerTasks], 'Service task moved off a draining instance');
-      }
-    });
+    const serviceTasks = await startTasks(A, 'web', 1, 'service:web');
+    const workerTasks = await startTasks(A, 'worker', 1, 'service:worker');
+    // a task started by hand (group family:migrate) and one of a task group that is not a service
+    const standalone = [...(await startTasks(A, 'migrate', 1)), ...(await startTasks(A, 'migrate', 1, 'nightly'))];
+    const elsewhere = await startTasks(B, 'migrate', 1);
+    let stillWanted: string[] = [];
+    afterCount = async (n) => {
+      if (n !== 1) return;
+      const all = await tasks([...serviceTasks, ...workerTasks, ...standalone, ...elsewhere]);
+      stillWanted = all
+        .filter((t) => t.desiredStatus === 'RUNNING')
+        .map((t) => t.taskArn!)
+        .sort();
+      await stopTasks([...serviceTasks, ...workerTasks], 'Service task moved off a draining instance');
+    };
 
-    const result = await runDrain(ACTION, { 'drain-check': check });
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
 
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.output).toMatchObject({ outcome: 'drained', standaloneTasksStopped: 2, checks: 2 });
-    const stopped = await tasks(standalone);
-    expect(stopped.map((t) => [t.lastStatus, t.desiredStatus, t.stoppedReason])).toEqual([
-      ['STOPPED', 'STOPPED', `Rackless drain: instance ${INSTANCE_ID} is leaving Auto Scaling group ${GROUP}`],
-      ['STOPPED', 'STOPPED', `Rackless drain: instance ${INSTANCE_ID} is leaving Auto Scaling group ${GROUP}`],
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ outcome: 'drained', standaloneTasksStopped: 2, checks: 2 });
+    // by the first check the drain had stopped the standalone tasks and nothing else
+    expect(stillWanted).toEqual([...serviceTasks, ...workerTasks, ...elsewhere].sort());
+    const reason = `Rackless drain: instance ${A} is leaving Auto Scaling group ${GROUP}`;
+    expect((await tasks(standalone)).map((t) => [t.lastStatus, t.desiredStatus, t.stoppedReason])).toEqual([
+      ['STOPPED', 'STOPPED', reason],
+      ['STOPPED', 'STOPPED', reason],
     ]);
     const [other] = await tasks(elsewhere);
     expect([other!.lastStatus, other!.desiredStatus]).toEqual(['RUNNING', 'RUNNING']);
-    expect(completed).toEqual([CONTINUE]);
-  });
-
-  it('continues at the maximum drain time with heartbeats on the way and a warning published', async () => {
-    const queueUrl = await subscribeQueue();
-    await startTasks(containerInstanceArn, 'web', 3, 'service:web');
-
-    const result = await runDrain(ACTION);
-
-    expect(result.status).toBe('SUCCEEDED');
-    // 120 s of 15 s waits: 8 checks; a heartbeat every 30 s (half of 60) until the last check times out
-    expect(result.statesEntered).toEqual([...HEAD, ...Array(8).fill(LOOP).flat(), ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'timed-out', checks: 8, elapsedSeconds: 120, runningTasks: 3, heartbeats: 3, lifecycleAction: 'completed' });
-    expect(heartbeats).toEqual(Array(3).fill({ AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleActionToken: TOKEN, InstanceId: INSTANCE_ID }));
-    expect(completed).toEqual([CONTINUE]);
-    expect((await instance(containerInstanceArn)).runningTasksCount).toBe(3);
-    const [warning, ...more] = await notifications(queueUrl);
-    expect(more).toEqual([]);
-    expect(warning!.Subject).toContain(INSTANCE_ID);
-    expect(warning!.Message).toContain('3 tasks still running');
-    expect(warning!.MessageAttributes).toMatchObject({ kind: { Value: 'drain' }, status: { Value: 'timed-out' }, severity: { Value: 'warning' } });
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    await expectTerminated(A, [B]);
   });
 
   it('publishes nothing for a drain that finished in time', async () => {
-    const queueUrl = await subscribeQueue();
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
 
-    const result = await runDrain(ACTION);
-
-    expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'drained', checks: 1 });
-    expect(await notifications(queueUrl)).toEqual([]);
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(1), ...TAIL]);
+    expect(run.output).toMatchObject({ outcome: 'drained', checks: 1, runningTasks: 0 });
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    expect(await rack.notifications()).toEqual([]);
   });
 
   it('finishes when the container instance leaves the cluster during the drain', async () => {
-    await startTasks(containerInstanceArn, 'web', 1, 'service:web');
-    const check = countingCheck(async (n) => {
-      if (n === 1) await ecs.send(new DeregisterContainerInstanceCommand({ cluster: rack.CLUSTER, containerInstance: containerInstanceArn, force: true }));
-    });
-
-    const result = await runDrain(ACTION, { 'drain-check': check });
-
-    expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...LOOP, ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'drained', runningTasks: 0 });
-    expect(completed).toEqual([CONTINUE]);
-  });
-
-  it('stops at the heartbeat when Auto Scaling has already ended the lifecycle action', async () => {
-    await startTasks(containerInstanceArn, 'web', 2, 'service:web');
-    lifecycleActionAnswer = Object.assign(new Error(`No active Lifecycle Action found with token ${TOKEN}`), { name: 'ValidationError' });
-
-    const result = await runDrain(ACTION);
-
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.statesEntered).toEqual([...HEAD, ...LOOP, ...LOOP, ...TAIL]);
-    expect(result.output).toMatchObject({ outcome: 'lifecycle-action-gone', lifecycleAction: 'gone', runningTasks: 2, heartbeats: 0 });
-    expect(heartbeats).toHaveLength(1);
-    expect(completed).toEqual([]);
-  });
-
-  it('succeeds when the lifecycle action was completed before its CONTINUE arrived', async () => {
-    lifecycleActionAnswer = Object.assign(new Error(`No active Lifecycle Action found with token ${TOKEN}`), { name: 'ValidationError' });
-
-    const result = await runDrain(ACTION);
-
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.output).toMatchObject({ outcome: 'drained', lifecycleAction: 'gone' });
-    expect(completed).toEqual([CONTINUE]);
-  });
-
-  it('retries a throttled check and carries on', async () => {
-    let calls = 0;
-    const check: Handler = async (event, context) => {
-      calls += 1;
-      if (calls === 1) throw toTransient(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-      return drainCheck(event, context);
+    await startTasks(A, 'web', 1, 'service:web');
+    afterCount = async (n) => {
+      if (n === 1) await rack.aws.ecs.send(new DeregisterContainerInstanceCommand({ cluster: rack.resources.cluster, containerInstance: containerOf[A]!, force: true }));
     };
 
-    const result = await runDrain(ACTION, { 'drain-check': check });
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
 
-    expect(result.status).toBe('SUCCEEDED');
-    expect(calls).toBe(2);
-    expect(result.transitions).toBe(result.statesEntered.length + 1);
-    expect(completed).toEqual([CONTINUE]);
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(2), ...TAIL]);
+    expect(run.output).toMatchObject({ outcome: 'drained', runningTasks: 0, checks: 2 });
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    await expectTerminated(A, [B]);
+  });
+});
+
+describe('a drain that runs out of time', () => {
+  it('records a heartbeat at half the hook timeout and continues at DRAIN_MAX_SECONDS with a warning', async () => {
+    const maxSeconds = Number(rack.functions.get('drain-find').environment.DRAIN_MAX_SECONDS);
+    expect(maxSeconds).toBe(900);
+    const checks = maxSeconds / WAIT_SECONDS;
+    // service tasks that never move (no ECS scheduler plays here)
+    await startTasks(A, 'web', 3, 'service:web');
+
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(checks), ...TAIL]);
+    // 60 checks 15 s apart; a heartbeat every 300 s (half of 600) until the last check times out
+    expect(run.output).toMatchObject({ outcome: 'timed-out', checks, runningTasks: 3, heartbeats: 2, maxSeconds, lifecycleAction: 'completed' });
+    expect(run.output.elapsedSeconds).toBeGreaterThanOrEqual(maxSeconds);
+    const startedAtMs = run.output.startedAtMs as number;
+    const heartbeats = rack.autoscaling.heartbeats;
+    expect(heartbeats.map((h) => ({ instanceId: h.instanceId, token: h.token }))).toEqual(Array(2).fill({ instanceId: A, token: actionOf(drain).lifecycleActionToken }));
+    // each at the first check once half the timeout had gone since the last (the drain's start first)
+    let last = startedAtMs;
+    for (const heartbeat of heartbeats) {
+      expect(heartbeat.at - last).toBeGreaterThanOrEqual((HEARTBEAT_TIMEOUT / 2) * 1000);
+      expect(heartbeat.at - last).toBeLessThan((HEARTBEAT_TIMEOUT / 2 + WAIT_SECONDS) * 1000);
+      last = heartbeat.at;
+    }
+    // the heartbeats kept the action alive past the hook's 600 s: the drain's CONTINUE ended it, not the timeout
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    expect(rack.autoscaling.completed[0]!.at - startedAtMs).toBeGreaterThanOrEqual(maxSeconds * 1000);
+    await expectTerminated(A, [B]);
+
+    const [warning, ...more] = await rack.notifications();
+    expect(more).toEqual([]);
+    expect(warning!.subject).toContain(A);
+    expect(warning!.message).toContain('3 tasks still running');
+    expect(warning!.attributes).toMatchObject({ kind: 'drain', status: 'timed-out', severity: 'warning' });
+  });
+});
+
+describe('a lifecycle action Auto Scaling has already ended', () => {
+  it('stops at the heartbeat when the action was completed between the count and the heartbeat', async () => {
+    await startTasks(A, 'web', 2, 'service:web');
+    let drain: ExecutionRecord | undefined;
+    // the first check with a heartbeat due (300 s in): someone completes the action by hand just before it
+    afterCount = async (n) => {
+      if (n === FIRST_HEARTBEAT_CHECK) await completeByHand(actionOf(drain!));
+    };
+
+    drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(FIRST_HEARTBEAT_CHECK), ...TAIL]);
+    expect(run.output).toMatchObject({ outcome: 'lifecycle-action-gone', lifecycleAction: 'gone', runningTasks: 2, heartbeats: 0, checks: FIRST_HEARTBEAT_CHECK });
+    // the heartbeat was refused ("No active Lifecycle Action"), and the drain sent no CONTINUE of its own
+    expect(rack.calls.named('RecordLifecycleActionHeartbeat')).toHaveLength(1);
+    expect(rack.autoscaling.heartbeats).toEqual([]);
+    expect(rack.calls.named('CompleteLifecycleAction')).toHaveLength(1);
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    await expectTerminated(A, [B]);
+    expect(await rack.notifications()).toEqual([]);
+  });
+
+  it('succeeds when the action was completed before its CONTINUE arrived', async () => {
+    await startTasks(A, 'web', 1, 'service:web');
+    const drain = await scaleIn(A);
+    // the drain waits for the tasks to move; meanwhile someone completes the action by hand
+    await rack.reached(drain.name, 'Wait for tasks to move');
+    expect(rack.functions.invocationsOf('drain-check')).toEqual([]);
+    await completeByHand(actionOf(drain));
+    await expectTerminated(A, [B]);
+
+    const run = await rack.finish(drain.name);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(1), ...TAIL]);
+    // the instance had left the cluster with its agent: nothing left to wait for; the CONTINUE found the action gone
+    expect(run.output).toMatchObject({ outcome: 'drained', lifecycleAction: 'gone', runningTasks: 0, checks: 1 });
+    expect(rack.calls.named('CompleteLifecycleAction')).toHaveLength(2);
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    expect(await rack.notifications()).toEqual([]);
+  });
+});
+
+describe('a drain whose steps fail', () => {
+  it('retries a throttled check and carries on', async () => {
+    afterCount = async (n) => {
+      if (n === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    };
+
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rack.functions.invocationsOf('drain-check').map((i) => i.error?.name ?? 'ok')).toEqual(['TransientError', 'ok']);
+    // the retry is a transition of its own, not a state entered again
+    expect(run.statesEntered).toEqual([...HEAD, ...loops(1), ...TAIL]);
+    expect(run.transitions).toBe(run.statesEntered.length + 1);
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
   });
 
   it('still continues when a step fails, warns, then fails the execution', async () => {
-    const inbox = await subscribeQueue();
-    const denied: Handler = async () => {
-      throw Object.assign(new Error('User is not authorized to perform: ecs:UpdateContainerInstancesState'), { name: 'AccessDeniedException' });
-    };
+    const standalone = await startTasks(A, 'migrate', 1);
+    rack.faults.arm({
+      match: (name) => name === 'ECSClient.UpdateContainerInstancesStateCommand',
+      times: 'always',
+      error: () =>
+        Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/drain-evict is not authorized to perform: ecs:UpdateContainerInstancesState'), {
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+    });
 
-    const result = await runDrain(ACTION, { 'drain-evict': denied });
-    const [warning, ...others] = await notifications(inbox);
+    const drain = await scaleIn(A);
+    const run = await rack.finish(drain.name);
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'DrainFailed' });
+    expect(run.cause).toContain('ecs:UpdateContainerInstancesState');
+    expect(run.statesEntered).toEqual([...HEAD, 'Complete lifecycle action', 'Drain failed?', 'Drain failed']);
+    // refused once, not retried (not transient): the instance never became DRAINING
+    expect(rack.faults.injected).toEqual(['ECSClient.UpdateContainerInstancesStateCommand']);
+    // the instance goes anyway: a drain must never keep Auto Scaling waiting for its heartbeat timeout
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
+    await expectTerminated(A, [B]);
+    // nothing stopped the standalone task: it went with the instance
+    expect((await tasks(standalone)).map((t) => t.desiredStatus)).toEqual(['RUNNING']);
+    const [warning, ...others] = await rack.notifications();
     expect(others).toEqual([]);
-    expect(warning!.MessageAttributes).toMatchObject({ kind: { Value: 'drain' }, status: { Value: 'failed' }, severity: { Value: 'warning' } });
-    expect(warning!.Message).toContain('AccessDeniedException');
-
-    expect(result).toMatchObject({ status: 'FAILED', error: 'DrainFailed' });
-    expect(result.cause).toContain('ecs:UpdateContainerInstancesState');
-    expect(result.statesEntered).toEqual([...HEAD, 'Complete lifecycle action', 'Drain failed?', 'Drain failed']);
-    expect(completed).toEqual([CONTINUE]);
-    expect((await instance(containerInstanceArn)).status).toBe('ACTIVE');
+    expect(warning!.attributes).toMatchObject({ kind: 'drain', status: 'failed', severity: 'warning' });
+    expect(warning!.message).toContain('AccessDeniedException');
   });
 });
 
 describe('drain-start', () => {
-  const event = () => loadEvent('autoscaling-terminate-lifecycle');
-  const INSTANCE_ID = 'i-0abc1234def567890';
-  const OTHER_INSTANCE_ID = 'i-0fedcba9876543210';
+  it('drains once for a duplicate event, during the drain and after it', async () => {
+    const serviceTasks = await startTasks(A, 'web', 1, 'service:web');
+    afterCount = async (n) => {
+      if (n === 1) await stopTasks(serviceTasks, 'Service web: task moved off a draining instance');
+    };
+    const drain = await scaleIn(A);
+    const [, event] = rack.events.delivered.find(([rule]) => rule === `${TEST_RACK}-instance-terminating`)!;
+    const redeliver = () => rack.sendEvent({ ...event, time: new Date(rack.scheduler.now()).toISOString() });
 
-  beforeEach(async () => {
-    await resetMoto(motoUrl);
-    await sfn.send(
-      new CreateStateMachineCommand({
-        name: 'rackless-test-drain',
-        definition: JSON.stringify(loadDefinition(DEFINITION_FILE)),
-        roleArn: 'arn:aws:iam::123456789012:role/rackless-test-drain',
-        type: 'STANDARD',
-      }),
-    );
-  });
+    // EventBridge delivers at least once: the same action again while the drain runs
+    await redeliver();
+    // and Auto Scaling asked again: the instance is already waiting on its hook, no second action
+    await rack.functionsAws(AutoScalingClient).send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: A, ShouldDecrementDesiredCapacity: true }));
+    expect((await rack.finish(drain.name)).status).toBe('SUCCEEDED');
+    await redeliver();
+    await rack.settled();
 
-  async function executions() {
-    const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: rack.DRAIN_STATE_MACHINE_ARN }));
-    return listed.executions ?? [];
-  }
-
-  it('starts one execution named after the lifecycle action, with the action as input', async () => {
-    const started = await drainStart(event(), {} as never);
-
-    expect(started).toMatchObject({ status: 'started', executionName: `${INSTANCE_ID}-${TOKEN}` });
-    const [execution, ...more] = await executions();
-    expect(more).toEqual([]);
-    expect(execution).toMatchObject({ name: `${INSTANCE_ID}-${TOKEN}`, status: 'RUNNING' });
-  });
-
-  it('drains once for a duplicate event while the drain runs', async () => {
-    const first = await drainStart(event(), {} as never);
-    const redelivered = { ...event(), id: 'a-different-delivery-id', time: '2026-03-02T16:00:09Z' };
-    const second = await drainStart(redelivered, {} as never);
-
-    expect(second).toEqual(first);
-    expect(await executions()).toHaveLength(1);
-  });
-
-  it('treats ExecutionAlreadyExists as a duplicate once the drain has ended', async () => {
-    const first = await drainStart(event(), {} as never);
-    if (first.status !== 'started') throw new Error(`expected a start, got ${first.status}`);
-    await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
-
-    const again = await drainStart(event(), {} as never);
-
-    expect(again).toEqual({ status: 'duplicate', executionName: `${INSTANCE_ID}-${TOKEN}` });
-    expect(await executions()).toHaveLength(1);
+    expect(rack.events.delivered.filter(([rule]) => rule === `${TEST_RACK}-instance-terminating`)).toHaveLength(3);
+    expect(drains().map((d) => d.name)).toEqual([drain.name]);
+    const starts = rack.functions.invocationsOf('drain-start');
+    expect(starts.map((s) => (s.result as { executionName?: string }).executionName)).toEqual([drain.name, drain.name, drain.name]);
+    const listed = await rack.aws.sfn.send(new ListExecutionsCommand({ stateMachineArn: rack.resources.drainStateMachineArn }));
+    expect(listed.executions?.map((e) => e.name)).toEqual([drain.name]);
+    expect(rack.functions.invocationsOf('drain-find')).toHaveLength(1);
+    expect(rack.autoscaling.completed).toEqual([CONTINUED(A)]);
   });
 
   it('starts a separate drain for another lifecycle action', async () => {
-    const other = event();
-    other.detail.LifecycleActionToken = '11111111-2222-3333-4444-555555555555';
-    other.detail.EC2InstanceId = OTHER_INSTANCE_ID;
+    const first = await scaleIn(A);
+    // the group is at its minimum (1) after the first: the second instance is replaced, as an instance refresh does
+    const second = await scaleIn(B, false);
+    const runs = await Promise.all([rack.finish(first.name), rack.finish(second.name)]);
 
-    await drainStart(event(), {} as never);
-    await drainStart(other, {} as never);
-
-    expect((await executions()).map((e) => e.name).sort()).toEqual([`${INSTANCE_ID}-${TOKEN}`, `${OTHER_INSTANCE_ID}-11111111-2222-3333-4444-555555555555`]);
-  });
-
-  it('ignores a transition other than terminating', async () => {
-    const launching = event();
-    launching.detail.LifecycleTransition = 'autoscaling:EC2_INSTANCE_LAUNCHING';
-
-    expect(await drainStart(launching, {} as never)).toMatchObject({ status: 'ignored' });
-    expect(await executions()).toEqual([]);
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(actionOf(first).lifecycleActionToken).not.toBe(actionOf(second).lifecycleActionToken);
+    expect(drains().map((d) => d.name)).toEqual([`${A}-${actionOf(first).lifecycleActionToken}`, `${B}-${actionOf(second).lifecycleActionToken}`]);
+    expect(rack.autoscaling.completed.map((c) => c.instanceId).sort()).toEqual([A, B].sort());
+    expect(await ec2State(A)).toBe('terminated');
+    expect(await ec2State(B)).toBe('terminated');
   });
 });

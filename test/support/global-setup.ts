@@ -1,5 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { startMoto, type MotoServer } from '../../local/moto.js';
+import { type MotoServer, startMoto } from '../../local/moto.js';
+import { packagedTemplate } from '../../local/template.js';
+import { TEST_STAGE } from './stage.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +14,8 @@ const servers: MotoServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   const workers = Number(project.config.maxWorkers) || 2;
+  // every end-to-end test builds its rack from this package: made once, before the workers start
+  await packagedTemplate(TEST_STAGE);
   for (let i = 0; i < workers; i++) servers.push(await startMoto());
   project.provide(
     'motoUrls',

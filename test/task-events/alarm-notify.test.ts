@@ -1,29 +1,38 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resetMoto } from '../../local/moto.js';
-import { LocalRack } from '../../local/rack.js';
+import type { LocalRack } from '../../local/rack.js';
 import { loadEvent } from '../support/fixtures.js';
+import { localRack } from '../support/local-rack.js';
 
 // The sample alarm belongs to rack rackless-demo: rackless-demo-shop-web-unhealthy.
 let rack: LocalRack;
-let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: process.env.MOTO_URL!, name: 'rackless-demo' }).create();
-  Object.assign(process.env, rack.env);
-  ({ handler } = (await import('../../functions/alarm-notify/handler.js')) as { handler: typeof handler });
+  rack = await localRack();
 });
 beforeEach(async () => {
   await rack.notifications();
 });
 
+/** What CloudWatch does: publish the alarm's JSON on the alarms topic; the subscription hands it to alarm-notify. */
+async function publish(...messages: string[]) {
+  const before = rack.functions.invocationsOf('alarm-notify').length;
+  for (const message of messages) await rack.aws.sns.send(new PublishCommand({ TopicArn: rack.resources.alarmTopicArn, Message: message, Subject: 'ALARM' }));
+  await rack.events.pump();
+  await rack.settled();
+  return rack.functions
+    .invocationsOf('alarm-notify')
+    .slice(before)
+    .flatMap((i) => i.result as Array<{ status: string; reason?: string; alarm?: string }>);
+}
+
 describe('alarm-notify', () => {
   it('renders a CloudWatch alarm from the alarms topic onto the notification topic', async () => {
-    const event = loadEvent('sns-cloudwatch-alarm');
+    const alarm = loadEvent('sns-cloudwatch-alarm').Records[0].Sns.Message;
 
-    const results = await handler(event, {});
+    const results = await publish(alarm);
 
-    expect(results).toEqual([{ messageId: event.Records[0].Sns.MessageId, status: 'published', alarm: 'rackless-demo-shop-web-unhealthy', app: 'shop', service: 'web' }]);
+    expect(results).toEqual([{ messageId: expect.any(String), status: 'published', alarm: 'rackless-demo-shop-web-unhealthy', app: 'shop', service: 'web' }]);
     const notes = await rack.notifications();
     expect(notes).toHaveLength(1);
     expect(notes[0]!.subject).toBe('ALARM: rackless-demo-shop-web-unhealthy');
@@ -33,17 +42,13 @@ describe('alarm-notify', () => {
   });
 
   it('drops a message that is not an alarm with its reason, and still sends the alarms next to it', async () => {
-    const event = loadEvent('sns-cloudwatch-alarm');
-    const alarm = event.Records[0];
-    const stray = { ...structuredClone(alarm), Sns: { ...alarm.Sns, MessageId: 'stray', Message: '{"hello":"world"}' } };
-    const text = { ...structuredClone(alarm), Sns: { ...alarm.Sns, MessageId: 'text', Message: 'Test message from the console' } };
-    event.Records = [stray, alarm, text];
+    const alarm = loadEvent('sns-cloudwatch-alarm').Records[0].Sns.Message;
 
-    const results = await handler(event, {});
+    const results = await publish('{"hello":"world"}', alarm, 'Test message from the console');
 
-    expect(results.map((r: { status: string }) => r.status)).toEqual(['dropped', 'published', 'dropped']);
-    expect(results[0].reason).toMatch(/^ALARM_MESSAGE_INVALID: .*AlarmName and NewStateValue are required \(got hello\)/);
-    expect(results[2].reason).toMatch(/^ALARM_MESSAGE_INVALID: SNS message is not JSON/);
+    expect(results.map((r) => r.status)).toEqual(['dropped', 'published', 'dropped']);
+    expect(results[0]!.reason).toMatch(/^ALARM_MESSAGE_INVALID: .*AlarmName and NewStateValue are required \(got hello\)/);
+    expect(results[2]!.reason).toMatch(/^ALARM_MESSAGE_INVALID: SNS message is not JSON/);
     expect(await rack.notifications()).toHaveLength(1);
   });
 });

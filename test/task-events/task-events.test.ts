@@ -1,39 +1,39 @@
 import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resetMoto } from '../../local/moto.js';
-import { LocalRack, type Notification } from '../../local/rack.js';
-import { readAlarmState } from '../../shared/alarms/state.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LocalRack, Notification } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
+import { localRack } from '../support/local-rack.js';
+import { TEST_RACK } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
-import { startSerialProxy, type SerialProxy } from './serial-proxy.js';
 
 // The samples under events/ come from a rack named rackless-demo (services rackless-demo-shop-<service>).
-const RACK = 'rackless-demo';
+const RACK = TEST_RACK;
 const TASK_DEFINITION = 'arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo-shop-web:4';
 let rack: LocalRack;
 let store: Store;
-let deliver: (event: Record<string, unknown>) => Promise<any>;
-let proxy: SerialProxy;
 
 beforeAll(async () => {
-  await resetMoto(process.env.MOTO_URL!);
-  proxy = await startSerialProxy(process.env.MOTO_URL!);
-  rack = await new LocalRack({ endpoint: proxy.url, name: RACK, watchDeadlineSeconds: 5 }).create();
-  await rack.loadHandlers();
+  rack = await localRack();
   store = rack.store;
-  deliver = (event) => rack.deliverEcsEvent(event) as Promise<any>;
   await rack.aws.logs.send(new CreateLogGroupCommand({ logGroupName: `/rackless/${RACK}/shop` }));
 });
-afterAll(async () => {
-  await proxy.close();
-  // later files in this worker build their clients from the worker's own moto
-  process.env.AWS_ENDPOINT_URL = process.env.MOTO_URL;
-});
 beforeEach(async () => {
-  await rack.simulator.settled();
   await rack.notifications();
 });
+
+type Outcome = { alarm?: string; expected?: boolean; [k: string]: unknown };
+
+/** Events go on EventBridge; the ecs-events rule hands each to task-events; what it returned, in order. */
+async function deliverAll(events: Array<Record<string, any>>): Promise<Outcome[]> {
+  const before = rack.functions.invocationsOf('task-events').length;
+  await rack.putEvents(events.map((e) => ({ Source: e.source, DetailType: e['detail-type'], Resources: e.resources, Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
+  return rack.functions
+    .invocationsOf('task-events')
+    .slice(before)
+    .map((i) => i.result as Outcome);
+}
+const deliver = async (event: Record<string, any>) => (await deliverAll([event]))[0]!;
 
 let sequence = 0;
 /** A sample task event moved onto its own service and task, so tests never share an alarm window. */
@@ -130,37 +130,39 @@ describe('task-events alarms', () => {
 
     expect(result).toMatchObject({ expected: true, alarm: 'ignored' });
     expect(await rack.notifications()).toEqual([]);
-    expect(await readAlarmState(store, `${RACK}-shop-${service}`)).toBeUndefined();
+    expect(await store.readAlarmState(`${RACK}-shop-${service}`)).toBeUndefined();
   });
 
   it('counts a duplicated stop (same taskArn and version) once', async () => {
     const event = taskEvent('ecs-task-stopped-oom', 'dup');
 
-    const results = await Promise.all([deliver(event), deliver(structuredClone(event)), deliver(structuredClone(event))]);
+    // EventBridge delivers at least once: the same event three times, then once more
+    const results = await deliverAll([event, structuredClone(event), structuredClone(event)]);
     await deliver(structuredClone(event));
 
     expect(results.map((r) => r.alarm).sort()).toEqual(['alarmed', 'ignored', 'ignored']);
     expect(ofKind(await rack.notifications(), 'crash-loop')).toHaveLength(1);
-    expect((await readAlarmState(store, `${RACK}-shop-dup`))?.windows.crash?.count).toBe(1);
+    expect((await store.readAlarmState(`${RACK}-shop-dup`))?.windows.crash?.count).toBe(1);
     await deliver(taskEvent('ecs-task-stopped-oom', 'dup'));
-    expect((await readAlarmState(store, `${RACK}-shop-dup`))?.windows.crash?.count).toBe(2);
+    expect((await store.readAlarmState(`${RACK}-shop-dup`))?.windows.crash?.count).toBe(2);
   });
 
-  it('gives one alarm for a storm of 500 stops delivered concurrently, and reports the count at recovery', async () => {
-    const events = Array.from({ length: 500 }, () => taskEvent('ecs-task-stopped-oom', 'storm'));
+  // a storm of STORM stops (npm run test:stress: 500)
+  const STORM = Number(process.env.RACKLESS_STORM ?? 60);
+  it(`gives one alarm for a storm of ${STORM} stops, and reports the count at recovery`, async () => {
+    const events = Array.from({ length: STORM }, () => taskEvent('ecs-task-stopped-oom', 'storm'));
 
-    const outcomes: string[] = [];
-    for (let i = 0; i < events.length; i += 100) outcomes.push(...(await Promise.all(events.slice(i, i + 100).map(deliver))).map((r) => r.alarm));
+    const outcomes = (await deliverAll(events)).map((r) => r.alarm);
 
     expect(outcomes.filter((o) => o === 'alarmed')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'counted')).toHaveLength(499);
-    const state = await readAlarmState(store, `${RACK}-shop-storm`);
-    expect(state).toMatchObject({ alarmed: true, episodeStops: 500, windows: { crash: { count: 500 } } });
+    expect(outcomes.filter((o) => o === 'counted')).toHaveLength(STORM - 1);
+    const state = await store.readAlarmState(`${RACK}-shop-storm`);
+    expect(state).toMatchObject({ alarmed: true, episodeStops: STORM, windows: { crash: { count: STORM } } });
     expect(ofKind(await rack.notifications(), 'crash-loop', 'storm')).toHaveLength(1);
 
     await deliver(serviceEvent('ecs-service-action-steady', 'storm'));
     const [recovered] = ofKind(await rack.notifications(), 'recovered', 'storm');
-    expect(recovered!.message).toMatch(/the service reached a steady state; 500 unexpected task stops in/);
+    expect(recovered!.message).toMatch(new RegExp(`the service reached a steady state; ${STORM} unexpected task stops in`));
   }, 180_000);
 
   it('sends a recovery once after SERVICE_STEADY_STATE, and none for a service that never alarmed', async () => {
@@ -190,7 +192,7 @@ describe('task-events alarms', () => {
   });
 
   it('warns once per window on placement failures, and recovers from them', async () => {
-    const results = await Promise.all([1, 2, 3].map(() => deliver(serviceEvent('ecs-service-action-placement-failure', 'placed'))));
+    const results = await deliverAll([1, 2, 3].map(() => serviceEvent('ecs-service-action-placement-failure', 'placed')));
 
     expect(results.map((r) => r.alarm).sort()).toEqual(['alarmed', 'counted', 'counted']);
     const notes = await rack.notifications();
@@ -222,6 +224,6 @@ describe('task-events resuming a deploy', () => {
     const [release] = await store.listReleases('crashy');
     expect(alarm!.attributes.release).toBe(release!.id);
     expect(deploy!.attributes).toMatchObject({ app: 'crashy', status: 'rolled-back', step: 'Watch', service: 'web' });
-    expect((await readAlarmState(store, `${RACK}-crashy-web`))?.episodeStops).toBe(4);
+    expect((await store.readAlarmState(`${RACK}-crashy-web`))?.episodeStops).toBe(4);
   });
 });

@@ -1,0 +1,592 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  paginateScan,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ServiceAlarmState } from '../alarms/decision.js';
+import type { SourceObject } from '../deploy/state.js';
+import { NotFound } from '../errors.js';
+import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
+import {
+  ALARM_TTL_SECONDS,
+  type AlarmCount,
+  type AlarmRaise,
+  type AlarmRecover,
+  type AppRecord,
+  type BuildRecord,
+  DAY_SECONDS,
+  type DeploymentFacts,
+  epochSeconds,
+  type LockItem,
+  type NewWatch,
+  type QueueItem,
+  type ReleaseRecord,
+  type ReleaseStatus,
+  type Store,
+  WATCH_TTL_SECONDS,
+  type WatchPointer,
+  type WatchRecord,
+} from './store.js';
+
+/**
+ * The rack's single DynamoDB table (pk, sk; TTL on `expiresAt`). Item kinds, by key:
+ *   APP#<app> / APP                  app: current release, release counter, config, last source
+ *   APP#<app> / RELEASE#<id>         one release (id sorts by time)
+ *   APP#<app> / BUILD#<id>           one image build
+ *   APP#<app> / EXEC#<execution>     the release an execution allocated (idempotent retries)
+ *   APP#<app> / LOCK                 the execution deploying the app now
+ *   APP#<app> / QUEUE#<execution>    a deploy waiting for the lock
+ *   APP#<app> / EVENT#<time>#<id>    per-app event history (TTL)
+ *   WATCH#<execution> / WATCH        a rollout being watched: token, deployments, and per deployment i
+ *                                    its outcome `o<i>`, stopped task ARNs `t<i>` (a string set), last stop `l<i>`
+ *   DEPLOYMENT#<id> / WATCH|OUTCOME  which watch follows the deployment; its outcome before there was one
+ *   TASKDEF#<arn> / WATCH|STOPS      which watch follows the task definition; its stops before there was one
+ *   ALARM#<service> / STATE          a service's alarm windows and episode (storm suppression)
+ *   SEEN#<key> / SEEN                dedupe of at-least-once events (TTL)
+ */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+}
+
+type Item = Record<string, unknown>;
+
+const appKey = (app: string) => `APP#${app}`;
+const watchKey = (execution: string) => ({ pk: `WATCH#${execution}`, sk: 'WATCH' });
+const deploymentPointerKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'WATCH' });
+const outcomeKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'OUTCOME' });
+const taskDefinitionPointerKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'WATCH' });
+const stopsKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'STOPS' });
+const alarmKey = (serviceName: string) => ({ pk: `ALARM#${serviceName}`, sk: 'STATE' });
+const CHANNELS = ['crash', 'warning'] as const;
+
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/** An item as the Store hands it out: without the table's keys and its TTL (a lock's expiresAt is its lease: kept). */
+function stripKeys<T extends object>(item: T, keep: { expiresAt?: boolean } = {}): T {
+  const { pk: _pk, sk: _sk, expiresAt, ...rest } = item as T & { pk?: string; sk?: string; expiresAt?: number };
+  return (keep.expiresAt && expiresAt !== undefined ? { ...rest, expiresAt } : rest) as T;
+}
+
+/** A string set as DynamoDB stores it: never empty (DynamoDB refuses an empty set). */
+const stringSet = (values: string[]) => new Set(values);
+
+function setValues(value: unknown): string[] {
+  if (value instanceof Set) return [...value].map(String).sort();
+  return Array.isArray(value) ? value.map(String).sort() : [];
+}
+
+function watchOf(item: Item | undefined): WatchRecord | undefined {
+  if (!item) return undefined;
+  const deployments = (item.deployments ?? []) as WatchedDeployment[];
+  const facts: DeploymentFacts[] = deployments.map((_, i) => ({
+    ...(item[`o${i}`] ? { outcome: item[`o${i}`] as Observation } : {}),
+    stoppedTasks: setValues(item[`t${i}`]),
+    ...(item[`l${i}`] ? { lastStop: item[`l${i}`] as StopSummary } : {}),
+  }));
+  const { execution, app, releaseId, token, failFastStops, status, verdict } = item as unknown as WatchRecord;
+  return { execution, app, releaseId, token, deployments, failFastStops, status, ...(verdict ? { verdict } : {}), facts };
+}
+
+function alarmStateOf(item: Item | undefined): ServiceAlarmState | undefined {
+  if (!item) return undefined;
+  const state: ServiceAlarmState = { revision: Number(item.revision ?? 0), windows: {}, alarmed: item.alarmed === true, episodeStops: Number(item.episodeStops ?? 0) };
+  for (const channel of CHANNELS) {
+    const start = item[`${channel}Start`];
+    if (typeof start === 'number') state.windows[channel] = { start, count: Number(item[`${channel}Count`] ?? 0) };
+  }
+  if (typeof item.alarmedAt === 'number') state.alarmedAt = item.alarmedAt;
+  return state;
+}
+
+export class DynamoStore implements Store {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly table: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private epoch(): number {
+    return epochSeconds(this.now());
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  /** Sends a conditional write; false when its condition did not hold. */
+  private async conditional(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return res.Item;
+  }
+
+  /** The items of one app whose sort key starts with a prefix: every page, or the first `limit`. */
+  private async appItems(app: string, prefix: string, options: { newestFirst?: boolean; limit?: number; consistent?: boolean }): Promise<Item[]> {
+    const input = {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': appKey(app), ':prefix': prefix },
+      ...(options.newestFirst ? { ScanIndexForward: false } : {}),
+      ...(options.consistent ? { ConsistentRead: true } : {}),
+    };
+    if (options.limit) {
+      const res = await this.doc.send(new QueryCommand({ ...input, Limit: options.limit }));
+      return res.Items ?? [];
+    }
+    const items: Item[] = [];
+    for await (const page of paginateQuery({ client: this.doc }, input)) items.push(...(page.Items ?? []));
+    return items;
+  }
+
+  // ---- apps ----
+  async getApp(app: string): Promise<AppRecord | undefined> {
+    const item = await this.get({ pk: appKey(app), sk: 'APP' });
+    return item ? (stripKeys(item) as unknown as AppRecord) : undefined;
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    const apps: AppRecord[] = [];
+    const input = { TableName: this.table, FilterExpression: 'sk = :app', ExpressionAttributeValues: { ':app': 'APP' } };
+    for await (const page of paginateScan({ client: this.doc }, input)) apps.push(...(page.Items ?? []).map((item) => stripKeys(item) as unknown as AppRecord));
+    return apps.sort((a, b) => a.app.localeCompare(b.app));
+  }
+
+  async setAppConfig(app: string, config: Record<string, string>): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'APP' },
+        UpdateExpression: 'SET #config = :config, app = :app, updatedAt = :now',
+        ExpressionAttributeNames: { '#config': 'config' },
+        ExpressionAttributeValues: { ':config': config, ':app': app, ':now': this.iso() },
+      }),
+    );
+  }
+
+  async rememberSource(app: string, source: SourceObject, stripComponents: 0 | 1, baseImages: string[]): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'APP' },
+        UpdateExpression: 'SET lastSource = :source, lastStripComponents = :strip, baseImages = :base, app = :app, updatedAt = :now, createdAt = if_not_exists(createdAt, :now)',
+        ExpressionAttributeValues: { ':source': source, ':strip': stripComponents, ':base': baseImages, ':app': app, ':now': this.iso() },
+      }),
+    );
+  }
+
+  // ---- releases ----
+  async allocateRelease(app: string, execution: string, newId: () => string): Promise<{ id: string; number: number }> {
+    const pointerKey = { pk: appKey(app), sk: `EXEC#${execution}` };
+    const existing = await this.get(pointerKey);
+    if (existing) return { id: existing.releaseId as string, number: existing.number as number };
+    const counter = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'APP' },
+        UpdateExpression: 'ADD releaseCounter :one SET app = :app, createdAt = if_not_exists(createdAt, :now)',
+        ExpressionAttributeValues: { ':one': 1, ':app': app, ':now': this.iso() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const allocated = { id: newId(), number: Number(counter.Attributes?.releaseCounter) };
+    const put = new PutCommand({
+      TableName: this.table,
+      Item: { ...pointerKey, releaseId: allocated.id, number: allocated.number, expiresAt: this.epoch() + 30 * DAY_SECONDS },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    if (await this.conditional(put)) return allocated;
+    // a concurrent retry won: its number stands, ours is skipped (never reused)
+    const winner = (await this.get(pointerKey))!;
+    return { id: winner.releaseId as string, number: winner.number as number };
+  }
+
+  async putRelease(release: ReleaseRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(release.app), sk: `RELEASE#${release.id}`, ...release } }));
+  }
+
+  async getRelease(app: string, id: string): Promise<ReleaseRecord | undefined> {
+    const item = await this.get({ pk: appKey(app), sk: `RELEASE#${id}` });
+    return item ? stripKeys(item as unknown as ReleaseRecord) : undefined;
+  }
+
+  async listReleases(app: string, limit = 50): Promise<ReleaseRecord[]> {
+    const items = await this.appItems(app, 'RELEASE#', { newestFirst: true, limit });
+    return items.map((item) => stripKeys(item as unknown as ReleaseRecord));
+  }
+
+  async setReleaseStatus(app: string, id: string, status: ReleaseStatus, failure?: string): Promise<void> {
+    const updated = await this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: `RELEASE#${id}` },
+        UpdateExpression: failure ? 'SET #status = :status, failure = :failure' : 'SET #status = :status',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: failure ? { ':status': status, ':failure': failure } : { ':status': status },
+      }),
+    );
+    if (!updated) throw new NotFound('RELEASE_NOT_FOUND', `release ${id} of app ${app} does not exist`, { app, release: id });
+  }
+
+  async activateRelease(app: string, id: string): Promise<void> {
+    await this.setReleaseStatus(app, id, 'active');
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'APP' },
+        UpdateExpression: 'SET currentRelease = :id, updatedAt = :now',
+        ExpressionAttributeValues: { ':id': id, ':now': this.iso() },
+      }),
+    );
+  }
+
+  async currentRelease(app: string): Promise<ReleaseRecord | undefined> {
+    const record = await this.getApp(app);
+    return record?.currentRelease ? this.getRelease(app, record.currentRelease) : undefined;
+  }
+
+  // ---- builds ----
+  async putBuild(build: BuildRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(build.app), sk: `BUILD#${build.id}`, ...build } }));
+  }
+
+  async updateBuild(app: string, id: string, fields: Partial<BuildRecord>): Promise<void> {
+    const names = Object.keys(fields);
+    if (names.length === 0) return;
+    const updated = await this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: `BUILD#${id}` },
+        UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#f${i}`, n])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:v${i}`, fields[n as keyof BuildRecord]])),
+      }),
+    );
+    if (!updated) throw new NotFound('BUILD_NOT_FOUND', `build ${id} of app ${app} does not exist`, { app, build: id });
+  }
+
+  // ---- events ----
+  async recordEvent(app: string, id: string, event: Record<string, unknown>, ttlDays = 30): Promise<void> {
+    const time = this.iso();
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: appKey(app), sk: `EVENT#${time}#${id}`, time, ...event, expiresAt: this.epoch() + ttlDays * DAY_SECONDS },
+      }),
+    );
+  }
+
+  async listEvents(app: string, limit = 50): Promise<Array<Record<string, unknown>>> {
+    return (await this.appItems(app, 'EVENT#', { newestFirst: true, limit })).map((item) => stripKeys(item));
+  }
+
+  async firstSighting(key: string, ttlSeconds = 2 * DAY_SECONDS): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `SEEN#${key}`, sk: 'SEEN', expiresAt: this.epoch() + ttlSeconds },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async forgetSighting(key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `SEEN#${key}`, sk: 'SEEN' } }));
+  }
+
+  // ---- queue and lock ----
+  async putQueueItem(app: string, item: QueueItem): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(app), sk: `QUEUE#${item.execution}`, ...item, expiresAt: this.epoch() + 7 * DAY_SECONDS } }));
+  }
+
+  async listQueue(app: string): Promise<QueueItem[]> {
+    const items = await this.appItems(app, 'QUEUE#', { consistent: true });
+    return items.map((item) => stripKeys(item) as unknown as QueueItem);
+  }
+
+  async transitionQueueItem(app: string, execution: string, from: QueueItem['status'], to: QueueItem['status']): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: `QUEUE#${execution}` },
+        UpdateExpression: 'SET #status = :to',
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':to': to, ':from': from },
+      }),
+    );
+  }
+
+  async getLock(app: string): Promise<LockItem | undefined> {
+    const item = await this.get({ pk: appKey(app), sk: 'LOCK' });
+    return item ? (stripKeys(item, { expiresAt: true }) as unknown as LockItem) : undefined;
+  }
+
+  async acquireLock(app: string, lock: LockItem): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: appKey(app), sk: 'LOCK', ...lock },
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder',
+        ExpressionAttributeValues: { ':now': this.epoch(), ':holder': lock.holder },
+      }),
+    );
+  }
+
+  async releaseLock(app: string, holder: string): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'LOCK' },
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeValues: { ':holder': holder },
+      }),
+    );
+  }
+
+  // ---- rollout watches ----
+  private ttl(): number {
+    return this.epoch() + WATCH_TTL_SECONDS;
+  }
+
+  async putWatch(watch: NewWatch): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...watchKey(watch.execution), ...watch, status: 'waiting', expiresAt: this.ttl() } }));
+    const pointers = watch.deployments.flatMap((d, index) => {
+      const pointer = { execution: watch.execution, index, expiresAt: this.ttl() };
+      return [
+        { ...deploymentPointerKey(d.deploymentId), ...pointer },
+        { ...taskDefinitionPointerKey(d.taskDefinitionArn), ...pointer },
+      ];
+    });
+    // BatchWriteItem takes 25 requests a call; unprocessed ones are sent again
+    for (let i = 0; i < pointers.length; i += 25) {
+      let requests = pointers.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      while (requests.length) {
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  async getWatch(execution: string): Promise<WatchRecord | undefined> {
+    return watchOf(await this.get(watchKey(execution)));
+  }
+
+  private async pointer(key: { pk: string; sk: string }): Promise<WatchPointer | undefined> {
+    const item = await this.get(key);
+    return item ? { execution: item.execution as string, index: Number(item.index ?? 0) } : undefined;
+  }
+
+  watchOfDeployment(deploymentId: string): Promise<WatchPointer | undefined> {
+    return this.pointer(deploymentPointerKey(deploymentId));
+  }
+
+  watchOfTaskDefinition(taskDefinitionArn: string): Promise<WatchPointer | undefined> {
+    return this.pointer(taskDefinitionPointerKey(taskDefinitionArn));
+  }
+
+  async recordOutcome(deploymentId: string, observation: Observation): Promise<void> {
+    await this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...outcomeKey(deploymentId), observation, expiresAt: this.ttl() },
+        // a final outcome is never overwritten by a late or duplicated in-progress event
+        ConditionExpression: 'attribute_not_exists(pk) OR observation.outcome = :progress',
+        ExpressionAttributeValues: { ':progress': 'in-progress' },
+      }),
+    );
+  }
+
+  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: stopsKey(taskDefinitionArn),
+        UpdateExpression: 'ADD tasks :task SET #last = :last, expiresAt = :ttl',
+        ExpressionAttributeNames: { '#last': 'last' },
+        ExpressionAttributeValues: { ':task': stringSet([stop.taskArn]), ':last': stop, ':ttl': this.ttl() },
+      }),
+    );
+  }
+
+  async factsBeforeWatch(deployments: WatchedDeployment[]): Promise<DeploymentFacts[]> {
+    const keys = deployments.flatMap((d) => [outcomeKey(d.deploymentId), stopsKey(d.taskDefinitionArn)]);
+    const found = new Map<string, Item>();
+    // BatchGetItem takes 100 keys a call; unprocessed ones are asked again
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Array<{ pk: string; sk: string }> = keys.slice(i, i + 100);
+      while (pending.length) {
+        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        for (const item of res.Responses?.[this.table] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+        pending = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof pending;
+      }
+    }
+    return deployments.map((d) => {
+      const outcome = found.get(`DEPLOYMENT#${d.deploymentId}|OUTCOME`);
+      const stops = found.get(`TASKDEF#${d.taskDefinitionArn}|STOPS`);
+      return {
+        ...(outcome ? { outcome: outcome.observation as Observation } : {}),
+        stoppedTasks: setValues(stops?.tasks),
+        ...(stops?.last ? { lastStop: stops.last as StopSummary } : {}),
+      };
+    });
+  }
+
+  /** An update of a waiting watch; the watch as it now is, or undefined once it is done. */
+  private async updateWatch(
+    execution: string,
+    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key' | 'ReturnValues'>,
+  ): Promise<WatchRecord | undefined> {
+    try {
+      const res = await this.doc.send(new UpdateCommand({ TableName: this.table, Key: watchKey(execution), ReturnValues: 'ALL_NEW', ...update }));
+      return watchOf(res.Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const watch = await this.getWatch(execution);
+      return watch?.status === 'waiting' ? watch : undefined;
+    }
+  }
+
+  applyOutcome(pointer: WatchPointer, observation: Observation): Promise<WatchRecord | undefined> {
+    return this.updateWatch(pointer.execution, {
+      UpdateExpression: 'SET #o = :o',
+      // a final outcome stays: a late in-progress event changes nothing
+      ConditionExpression: '#status = :waiting AND (attribute_not_exists(#o) OR #o.outcome = :progress)',
+      ExpressionAttributeNames: { '#o': `o${pointer.index}`, '#status': 'status' },
+      ExpressionAttributeValues: { ':o': observation, ':waiting': 'waiting', ':progress': 'in-progress' },
+    });
+  }
+
+  applyStops(pointer: WatchPointer, taskArns: string[], last?: StopSummary): Promise<WatchRecord | undefined> {
+    if (taskArns.length === 0) return this.getWatch(pointer.execution).then((w) => (w?.status === 'waiting' ? w : undefined));
+    return this.updateWatch(pointer.execution, {
+      UpdateExpression: last ? 'ADD #t :t SET #l = :l' : 'ADD #t :t',
+      ConditionExpression: '#status = :waiting',
+      ExpressionAttributeNames: { '#t': `t${pointer.index}`, '#status': 'status', ...(last ? { '#l': `l${pointer.index}` } : {}) },
+      ExpressionAttributeValues: { ':t': stringSet(taskArns), ':waiting': 'waiting', ...(last ? { ':l': last } : {}) },
+    });
+  }
+
+  async closeWatch(execution: string, verdict: Verdict): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: watchKey(execution),
+        UpdateExpression: 'SET #status = :done, verdict = :verdict',
+        ConditionExpression: '#status = :waiting',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
+      }),
+    );
+  }
+
+  // ---- service alarm state ----
+  private alarmTtl(): number {
+    return this.epoch() + ALARM_TTL_SECONDS;
+  }
+
+  async readAlarmState(serviceName: string): Promise<ServiceAlarmState | undefined> {
+    return alarmStateOf(await this.get(alarmKey(serviceName)));
+  }
+
+  async applyAlarmCount(serviceName: string, revision: number, decision: AlarmCount): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: alarmKey(serviceName),
+        UpdateExpression: decision.episodeStops ? 'ADD #count :one, episodeStops :one SET expiresAt = :ttl' : 'ADD #count :one SET expiresAt = :ttl',
+        ConditionExpression: '#revision = :revision AND #start = :start',
+        ExpressionAttributeNames: { '#count': `${decision.channel}Count`, '#start': `${decision.channel}Start`, '#revision': 'revision' },
+        ExpressionAttributeValues: { ':one': 1, ':ttl': this.alarmTtl(), ':revision': revision, ':start': decision.windowStart },
+      }),
+    );
+  }
+
+  async applyAlarm(serviceName: string, previous: ServiceAlarmState, decision: AlarmRaise, owner: { app: string; service: string }): Promise<boolean> {
+    const window = decision.next.windows[decision.channel]!;
+    // stops counted into a continuing episode between our read and this write are kept by ADD
+    const episode = decision.continues ? ' ADD episodeStops :stops' : ', episodeStops = :stops';
+    const stopsAdded = decision.continues ? decision.next.episodeStops - previous.episodeStops : decision.next.episodeStops;
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: alarmKey(serviceName),
+        UpdateExpression: `SET #revision = :next, #start = :start, #count = :one, alarmed = :true, alarmedAt = :alarmedAt, #app = :app, #service = :service, expiresAt = :ttl${episode}`,
+        ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(pk)' : '#revision = :revision',
+        ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#count': `${decision.channel}Count`, '#revision': 'revision', '#app': 'app', '#service': 'service' },
+        ExpressionAttributeValues: {
+          ':next': decision.next.revision,
+          ':start': window.start,
+          ':one': 1,
+          ':true': true,
+          ':alarmedAt': decision.next.alarmedAt,
+          ':app': owner.app,
+          ':service': owner.service,
+          ':ttl': this.alarmTtl(),
+          ':stops': stopsAdded,
+          ...(previous.revision === 0 ? {} : { ':revision': previous.revision }),
+        },
+      }),
+    );
+  }
+
+  async reopenAlarmWindow(serviceName: string, previous: ServiceAlarmState, decision: AlarmRaise): Promise<void> {
+    const stopsAdded = decision.next.episodeStops - previous.episodeStops;
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: alarmKey(serviceName),
+        UpdateExpression: 'SET #revision = :reopened, #start = :expired, alarmed = :alarmed ADD episodeStops :minus',
+        ConditionExpression: '#revision = :claimed',
+        ExpressionAttributeNames: { '#start': `${decision.channel}Start`, '#revision': 'revision' },
+        ExpressionAttributeValues: {
+          ':reopened': decision.next.revision + 1,
+          ':expired': 0,
+          ':alarmed': previous.alarmed,
+          ':minus': -stopsAdded,
+          ':claimed': decision.next.revision,
+        },
+      }),
+    );
+  }
+
+  async applyRecovery(serviceName: string, previous: ServiceAlarmState, decision: AlarmRecover, now: number): Promise<ServiceAlarmState | undefined> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: alarmKey(serviceName),
+          UpdateExpression: 'SET #revision = :next, alarmed = :false, recoveredAt = :now, expiresAt = :ttl',
+          ConditionExpression: '#revision = :revision AND alarmed = :true',
+          ExpressionAttributeNames: { '#revision': 'revision' },
+          ExpressionAttributeValues: { ':next': decision.next.revision, ':false': false, ':true': true, ':now': now, ':ttl': this.alarmTtl(), ':revision': previous.revision },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return alarmStateOf(res.Attributes) ?? previous;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+}

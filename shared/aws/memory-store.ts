@@ -1,0 +1,360 @@
+import type { ServiceAlarmState } from '../alarms/decision.js';
+import type { SourceObject } from '../deploy/state.js';
+import { NotFound } from '../errors.js';
+import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
+import {
+  type AlarmCount,
+  type AlarmRaise,
+  type AlarmRecover,
+  type AppRecord,
+  type BuildRecord,
+  type DeploymentFacts,
+  emptyFacts,
+  epochSeconds,
+  type LockItem,
+  mergeOutcome,
+  type NewWatch,
+  type QueueItem,
+  type ReleaseRecord,
+  type ReleaseStatus,
+  type Store,
+  type WatchPointer,
+  type WatchRecord,
+} from './store.js';
+
+/**
+ * The Store in memory, with the DynamoDB table's semantics: every read returns a copy, every
+ * conditional write holds or fails as its DynamoDB twin's condition would. It passes the same
+ * contract tests; tests use it to force interleavings of the queue and the watch one step at a time.
+ */
+const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
+
+interface AlarmItem {
+  revision: number;
+  crashStart?: number;
+  crashCount?: number;
+  warningStart?: number;
+  warningCount?: number;
+  alarmed?: boolean;
+  alarmedAt?: number;
+  episodeStops?: number;
+  app?: string;
+  service?: string;
+  recoveredAt?: number;
+}
+
+interface StoredWatch extends Omit<WatchRecord, 'facts'> {
+  outcomes: Record<number, Observation>;
+  stopped: Record<number, string[]>;
+  last: Record<number, StopSummary>;
+}
+
+export class MemoryStore implements Store {
+  private readonly apps = new Map<string, AppRecord>();
+  private readonly releases = new Map<string, Map<string, ReleaseRecord>>();
+  private readonly executions = new Map<string, { releaseId: string; number: number }>();
+  private readonly builds = new Map<string, BuildRecord>();
+  private readonly events = new Map<string, Array<{ sk: string; item: Record<string, unknown> }>>();
+  private readonly seen = new Set<string>();
+  private readonly queues = new Map<string, Map<string, QueueItem>>();
+  private readonly locks = new Map<string, LockItem>();
+  private readonly watches = new Map<string, StoredWatch>();
+  private readonly deploymentPointers = new Map<string, WatchPointer>();
+  private readonly taskDefinitionPointers = new Map<string, WatchPointer>();
+  private readonly outcomes = new Map<string, Observation>();
+  private readonly stops = new Map<string, { tasks: Set<string>; last: StopSummary }>();
+  private readonly alarms = new Map<string, AlarmItem>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  // ---- apps ----
+  async getApp(app: string): Promise<AppRecord | undefined> {
+    return copy(this.apps.get(app));
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return copy([...this.apps.values()].sort((a, b) => a.app.localeCompare(b.app)));
+  }
+
+  private upsertApp(app: string, fields: Partial<AppRecord>): AppRecord {
+    const record = { ...(this.apps.get(app) ?? {}), ...copy(fields), app };
+    this.apps.set(app, record);
+    return record;
+  }
+
+  async setAppConfig(app: string, config: Record<string, string>): Promise<void> {
+    this.upsertApp(app, { config, updatedAt: this.iso() });
+  }
+
+  async rememberSource(app: string, source: SourceObject, stripComponents: 0 | 1, baseImages: string[]): Promise<void> {
+    const now = this.iso();
+    this.upsertApp(app, { lastSource: source, lastStripComponents: stripComponents, baseImages, updatedAt: now, createdAt: this.apps.get(app)?.createdAt ?? now });
+  }
+
+  // ---- releases ----
+  async allocateRelease(app: string, execution: string, newId: () => string): Promise<{ id: string; number: number }> {
+    const key = `${app}|${execution}`;
+    const existing = this.executions.get(key);
+    if (existing) return { id: existing.releaseId, number: existing.number };
+    const record = this.apps.get(app);
+    const number = (record?.releaseCounter ?? 0) + 1;
+    this.upsertApp(app, { releaseCounter: number, createdAt: record?.createdAt ?? this.iso() });
+    const allocated = { id: newId(), number };
+    this.executions.set(key, { releaseId: allocated.id, number });
+    return allocated;
+  }
+
+  private releasesOf(app: string): Map<string, ReleaseRecord> {
+    const releases = this.releases.get(app) ?? new Map<string, ReleaseRecord>();
+    this.releases.set(app, releases);
+    return releases;
+  }
+
+  async putRelease(release: ReleaseRecord): Promise<void> {
+    this.releasesOf(release.app).set(release.id, copy(release));
+  }
+
+  async getRelease(app: string, id: string): Promise<ReleaseRecord | undefined> {
+    return copy(this.releases.get(app)?.get(id));
+  }
+
+  async listReleases(app: string, limit = 50): Promise<ReleaseRecord[]> {
+    const releases = [...(this.releases.get(app)?.values() ?? [])].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return copy(releases.slice(0, limit));
+  }
+
+  async setReleaseStatus(app: string, id: string, status: ReleaseStatus, failure?: string): Promise<void> {
+    const release = this.releases.get(app)?.get(id);
+    if (!release) throw new NotFound('RELEASE_NOT_FOUND', `release ${id} of app ${app} does not exist`, { app, release: id });
+    release.status = status;
+    if (failure) release.failure = failure;
+  }
+
+  async activateRelease(app: string, id: string): Promise<void> {
+    await this.setReleaseStatus(app, id, 'active');
+    this.upsertApp(app, { currentRelease: id, updatedAt: this.iso() });
+  }
+
+  async currentRelease(app: string): Promise<ReleaseRecord | undefined> {
+    const current = this.apps.get(app)?.currentRelease;
+    return current ? this.getRelease(app, current) : undefined;
+  }
+
+  // ---- builds ----
+  async putBuild(build: BuildRecord): Promise<void> {
+    this.builds.set(`${build.app}|${build.id}`, copy(build));
+  }
+
+  async updateBuild(app: string, id: string, fields: Partial<BuildRecord>): Promise<void> {
+    if (Object.keys(fields).length === 0) return;
+    const build = this.builds.get(`${app}|${id}`);
+    if (!build) throw new NotFound('BUILD_NOT_FOUND', `build ${id} of app ${app} does not exist`, { app, build: id });
+    Object.assign(build, copy(fields));
+  }
+
+  // ---- events ----
+  async recordEvent(app: string, id: string, event: Record<string, unknown>): Promise<void> {
+    const time = this.iso();
+    const list = this.events.get(app) ?? [];
+    const sk = `EVENT#${time}#${id}`;
+    const item = { time, ...copy(event) };
+    const at = list.findIndex((e) => e.sk === sk);
+    if (at >= 0) list[at] = { sk, item };
+    else list.push({ sk, item });
+    this.events.set(app, list);
+  }
+
+  async listEvents(app: string, limit = 50): Promise<Array<Record<string, unknown>>> {
+    const list = [...(this.events.get(app) ?? [])].sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+    return copy(list.slice(0, limit).map((e) => e.item));
+  }
+
+  async firstSighting(key: string): Promise<boolean> {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+
+  async forgetSighting(key: string): Promise<void> {
+    this.seen.delete(key);
+  }
+
+  // ---- queue and lock ----
+  private queueOf(app: string): Map<string, QueueItem> {
+    const queue = this.queues.get(app) ?? new Map<string, QueueItem>();
+    this.queues.set(app, queue);
+    return queue;
+  }
+
+  async putQueueItem(app: string, item: QueueItem): Promise<void> {
+    this.queueOf(app).set(item.execution, copy(item));
+  }
+
+  async listQueue(app: string): Promise<QueueItem[]> {
+    return copy([...this.queueOf(app).values()].sort((a, b) => (a.execution < b.execution ? -1 : a.execution > b.execution ? 1 : 0)));
+  }
+
+  async transitionQueueItem(app: string, execution: string, from: QueueItem['status'], to: QueueItem['status']): Promise<boolean> {
+    const item = this.queueOf(app).get(execution);
+    if (item?.status !== from) return false;
+    item.status = to;
+    return true;
+  }
+
+  async getLock(app: string): Promise<LockItem | undefined> {
+    return copy(this.locks.get(app));
+  }
+
+  async acquireLock(app: string, lock: LockItem): Promise<boolean> {
+    const held = this.locks.get(app);
+    if (held && !(held.expiresAt < epochSeconds(this.now())) && held.holder !== lock.holder) return false;
+    this.locks.set(app, copy(lock));
+    return true;
+  }
+
+  async releaseLock(app: string, holder: string): Promise<boolean> {
+    if (this.locks.get(app)?.holder !== holder) return false;
+    this.locks.delete(app);
+    return true;
+  }
+
+  // ---- rollout watches ----
+  private view(stored: StoredWatch | undefined): WatchRecord | undefined {
+    if (!stored) return undefined;
+    const { outcomes, stopped, last, ...watch } = copy(stored);
+    const facts: DeploymentFacts[] = watch.deployments.map((_, i) => ({
+      ...(outcomes[i] ? { outcome: outcomes[i] } : {}),
+      stoppedTasks: [...(stopped[i] ?? [])].sort(),
+      ...(last[i] ? { lastStop: last[i] } : {}),
+    }));
+    return { ...watch, facts };
+  }
+
+  async putWatch(watch: NewWatch): Promise<void> {
+    this.watches.set(watch.execution, { ...copy(watch), status: 'waiting', outcomes: {}, stopped: {}, last: {} });
+    watch.deployments.forEach((d, index) => {
+      this.deploymentPointers.set(d.deploymentId, { execution: watch.execution, index });
+      this.taskDefinitionPointers.set(d.taskDefinitionArn, { execution: watch.execution, index });
+    });
+  }
+
+  async getWatch(execution: string): Promise<WatchRecord | undefined> {
+    return this.view(this.watches.get(execution));
+  }
+
+  async watchOfDeployment(deploymentId: string): Promise<WatchPointer | undefined> {
+    return copy(this.deploymentPointers.get(deploymentId));
+  }
+
+  async watchOfTaskDefinition(taskDefinitionArn: string): Promise<WatchPointer | undefined> {
+    return copy(this.taskDefinitionPointers.get(taskDefinitionArn));
+  }
+
+  async recordOutcome(deploymentId: string, observation: Observation): Promise<void> {
+    this.outcomes.set(deploymentId, copy(mergeOutcome(this.outcomes.get(deploymentId), observation)));
+  }
+
+  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<void> {
+    const entry = this.stops.get(taskDefinitionArn) ?? { tasks: new Set<string>(), last: stop };
+    entry.tasks.add(stop.taskArn);
+    entry.last = copy(stop);
+    this.stops.set(taskDefinitionArn, entry);
+  }
+
+  async factsBeforeWatch(deployments: WatchedDeployment[]): Promise<DeploymentFacts[]> {
+    const facts = emptyFacts(deployments.length);
+    deployments.forEach((d, i) => {
+      const outcome = this.outcomes.get(d.deploymentId);
+      const stops = this.stops.get(d.taskDefinitionArn);
+      facts[i] = {
+        ...(outcome ? { outcome: copy(outcome) } : {}),
+        stoppedTasks: [...(stops?.tasks ?? [])].sort(),
+        ...(stops ? { lastStop: copy(stops.last) } : {}),
+      };
+    });
+    return facts;
+  }
+
+  async applyOutcome(pointer: WatchPointer, observation: Observation): Promise<WatchRecord | undefined> {
+    const watch = this.watches.get(pointer.execution);
+    if (watch?.status !== 'waiting') return undefined;
+    watch.outcomes[pointer.index] = copy(mergeOutcome(watch.outcomes[pointer.index], observation));
+    return this.view(watch);
+  }
+
+  async applyStops(pointer: WatchPointer, taskArns: string[], last?: StopSummary): Promise<WatchRecord | undefined> {
+    const watch = this.watches.get(pointer.execution);
+    if (watch?.status !== 'waiting') return undefined;
+    watch.stopped[pointer.index] = [...new Set([...(watch.stopped[pointer.index] ?? []), ...taskArns])];
+    if (last && taskArns.length) watch.last[pointer.index] = copy(last);
+    return this.view(watch);
+  }
+
+  async closeWatch(execution: string, verdict: Verdict): Promise<boolean> {
+    const watch = this.watches.get(execution);
+    if (watch?.status !== 'waiting') return false;
+    watch.status = 'done';
+    watch.verdict = copy(verdict);
+    return true;
+  }
+
+  // ---- service alarm state ----
+  async readAlarmState(serviceName: string): Promise<ServiceAlarmState | undefined> {
+    const item = this.alarms.get(serviceName);
+    if (!item) return undefined;
+    const state: ServiceAlarmState = { revision: item.revision, windows: {}, alarmed: item.alarmed === true, episodeStops: item.episodeStops ?? 0 };
+    if (item.crashStart !== undefined) state.windows.crash = { start: item.crashStart, count: item.crashCount ?? 0 };
+    if (item.warningStart !== undefined) state.windows.warning = { start: item.warningStart, count: item.warningCount ?? 0 };
+    if (item.alarmedAt !== undefined) state.alarmedAt = item.alarmedAt;
+    return state;
+  }
+
+  async applyAlarmCount(serviceName: string, revision: number, decision: AlarmCount): Promise<boolean> {
+    const item = this.alarms.get(serviceName);
+    if (!item || item.revision !== revision || item[`${decision.channel}Start`] !== decision.windowStart) return false;
+    item[`${decision.channel}Count`] = (item[`${decision.channel}Count`] ?? 0) + 1;
+    if (decision.episodeStops) item.episodeStops = (item.episodeStops ?? 0) + 1;
+    return true;
+  }
+
+  async applyAlarm(serviceName: string, previous: ServiceAlarmState, decision: AlarmRaise, owner: { app: string; service: string }): Promise<boolean> {
+    const item = this.alarms.get(serviceName);
+    if (previous.revision === 0 ? item !== undefined : item?.revision !== previous.revision) return false;
+    const window = decision.next.windows[decision.channel]!;
+    const stopsAdded = decision.continues ? decision.next.episodeStops - previous.episodeStops : decision.next.episodeStops;
+    const next: AlarmItem = item ?? { revision: 0 };
+    next.revision = decision.next.revision;
+    next[`${decision.channel}Start`] = window.start;
+    next[`${decision.channel}Count`] = 1;
+    next.alarmed = true;
+    if (decision.next.alarmedAt !== undefined) next.alarmedAt = decision.next.alarmedAt;
+    next.app = owner.app;
+    next.service = owner.service;
+    next.episodeStops = decision.continues ? (next.episodeStops ?? 0) + stopsAdded : stopsAdded;
+    this.alarms.set(serviceName, next);
+    return true;
+  }
+
+  async reopenAlarmWindow(serviceName: string, previous: ServiceAlarmState, decision: AlarmRaise): Promise<void> {
+    const item = this.alarms.get(serviceName);
+    if (item?.revision !== decision.next.revision) return;
+    item.revision = decision.next.revision + 1;
+    item[`${decision.channel}Start`] = 0;
+    item.alarmed = previous.alarmed;
+    item.episodeStops = (item.episodeStops ?? 0) - (decision.next.episodeStops - previous.episodeStops);
+  }
+
+  async applyRecovery(serviceName: string, previous: ServiceAlarmState, decision: AlarmRecover, now: number): Promise<ServiceAlarmState | undefined> {
+    const item = this.alarms.get(serviceName);
+    if (item?.revision !== previous.revision || item.alarmed !== true) return undefined;
+    const before = await this.readAlarmState(serviceName);
+    item.revision = decision.next.revision;
+    item.alarmed = false;
+    item.recoveredAt = now;
+    return before ?? previous;
+  }
+}

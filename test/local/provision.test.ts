@@ -1,0 +1,144 @@
+import { DescribeLifecycleHooksCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeContinuousBackupsCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { GetBucketVersioningCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startMoto } from '../../local/moto.js';
+import type { LocalRack } from '../../local/rack.js';
+import { SKIPPED_TYPES } from '../../local/provision.js';
+import { mapIntrinsics, packagedTemplate, presentResources, type Template } from '../../local/template.js';
+import { ENV_NAMES } from '../../shared/config.js';
+import { localRack } from '../support/local-rack.js';
+import { TEST_RACK, TEST_STAGE } from '../support/stage.js';
+import { buildTarball } from '../support/tarballs.js';
+
+/**
+ * The local rack is the packaged template: every resource it declares exists (made by moto's
+ * CloudFormation or, where moto cannot, through the service APIs), with the template's own
+ * properties, and nothing the functions use comes from anywhere else.
+ */
+let rack: LocalRack;
+let template: Template;
+
+beforeAll(async () => {
+  rack = await localRack();
+  template = await packagedTemplate(TEST_STAGE);
+});
+
+const resourcesOfType = (type: string) => Object.entries(template.Resources).filter(([id, r]) => r.Type === type && id in rack.stack.physical);
+
+describe('the local rack, made from the packaged template', () => {
+  it('has every resource the template declares for its parameters', () => {
+    const present = presentResources(template, rack.stack.parameters);
+    const local = new Set(rack.stack.local.map((p) => p.logicalId));
+    const missing = present.filter((id) => !(id in rack.stack.physical) && !local.has(id) && !SKIPPED_TYPES[template.Resources[id]!.Type]);
+    // security group ingress rules are listed by moto without their logical id; checked below
+    expect(missing.filter((id) => template.Resources[id]!.Type !== 'AWS::EC2::SecurityGroupIngress')).toEqual([]);
+    // what stays local says why
+    for (const part of rack.stack.local) if (part.kind === 'not-applied') expect(part.reason).toMatch(/\w+/);
+  });
+
+  it('applies the properties moto’s CloudFormation accepts and drops', async () => {
+    const { dynamodb, s3, asg, ec2 } = rack.aws;
+    const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: rack.resources.table }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ TimeToLiveStatus: 'ENABLED', AttributeName: template.Resources.Table!.Properties.TimeToLiveSpecification.AttributeName });
+    const backups = await dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: rack.resources.table }));
+    expect(backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus).toBe('ENABLED');
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: rack.resources.bucket }))).Status).toBe(
+      template.Resources.SourceBucket!.Properties.VersioningConfiguration.Status,
+    );
+    // EventBridge notifications are on: an upload puts its event on the bus, where the tarball rule takes it
+    rack.events.paused = true;
+    await rack.upload('apps/probe/x.tar.gz', Buffer.from('x'));
+    expect((await rack.events.take(`${TEST_RACK}-tarball-uploaded`)).map((e) => e.detail.object.key)).toEqual(['apps/probe/x.tar.gz']);
+    rack.events.paused = false;
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: rack.resources.bucket }))).PublicAccessBlockConfiguration).toEqual(
+      template.Resources.SourceBucket!.Properties.PublicAccessBlockConfiguration,
+    );
+    const group = rack.stack.physical.AutoScalingGroup!;
+    const hooks = await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: group }));
+    const [spec] = template.Resources.AutoScalingGroup!.Properties.LifecycleHookSpecificationList;
+    expect(hooks.LifecycleHooks).toEqual([
+      expect.objectContaining({ LifecycleHookName: spec.LifecycleHookName, HeartbeatTimeout: spec.HeartbeatTimeout, DefaultResult: spec.DefaultResult }),
+    ]);
+    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [rack.stack.physical.LoadBalancerSecurityGroup!, rack.stack.physical.InstanceSecurityGroup!] }));
+    const [lb, instances] = [rack.stack.physical.LoadBalancerSecurityGroup, rack.stack.physical.InstanceSecurityGroup].map(
+      (id) => groups.SecurityGroups!.find((g) => g.GroupId === id)!,
+    );
+    // the load balancer reaches only the instances' dynamic ports; no default allow-all egress
+    expect(lb!.IpPermissionsEgress?.some((p) => p.IpProtocol === '-1')).toBe(false);
+    expect(lb!.IpPermissionsEgress?.find((p) => p.FromPort === 32768)?.UserIdGroupPairs?.[0]?.GroupId).toBe(instances!.GroupId);
+    expect(instances!.IpPermissions?.find((p) => p.FromPort === 32768)?.UserIdGroupPairs?.[0]?.GroupId).toBe(lb!.GroupId);
+  });
+
+  it('wires every function from the module its Handler names, with the environment CloudFormation resolved for it', async () => {
+    const functions = resourcesOfType('AWS::Lambda::Function');
+    expect(rack.functions.all.map((f) => f.logicalId).sort()).toEqual(functions.map(([id]) => id).sort());
+    for (const [id, resource] of functions) {
+      const wired = rack.functions.all.find((f) => f.logicalId === id)!;
+      expect(wired.handlerPath).toBe(resource.Properties.Handler);
+      const config = await rack.aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: rack.stack.physical[id] }));
+      expect(wired.environment).toEqual(config.Environment?.Variables);
+      // the names are the template's; the values are the stack's
+      expect(Object.keys(wired.environment).sort()).toEqual(Object.keys(resource.Properties.Environment.Variables).sort());
+      // every name the template gives a function is one the code documents and reads
+      for (const name of Object.keys(wired.environment)) expect(ENV_NAMES, `${id}.${name}`).toHaveProperty(name);
+    }
+    expect(rack.functions.get('prepare').environment.TABLE_NAME).toBe(rack.resources.table);
+  });
+
+  it('runs the state machines on the definitions the template packaged', async () => {
+    for (const [id] of resourcesOfType('AWS::StepFunctions::StateMachine')) {
+      const described = await rack.aws.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: rack.stack.physical[id] }));
+      const definition = JSON.parse(described.definition!);
+      const local = rack.stepFunctions.machine(described.stateMachineArn!).definition;
+      expect(local).toEqual(definition);
+      // the token path survives (moto's Fn::Sub would have made it $.Task.Token) and tasks name the rack's functions
+      expect(described.definition).not.toMatch(/"\$\.Task\.Token"/);
+      for (const state of Object.values(definition.States) as Array<{ Type: string; Resource?: string; Parameters?: { FunctionName?: string } }>) {
+        const fn = state.Resource?.startsWith('arn:aws:lambda:') ? state.Resource : state.Parameters?.FunctionName;
+        if (state.Type === 'Task' && fn) expect(rack.functions.get(fn).arn).toBe(fn);
+      }
+    }
+  });
+
+  it('keeps every rule with the template’s pattern, its Lambda target standing in as a queue of the same id', async () => {
+    for (const [id, resource] of resourcesOfType('AWS::Events::Rule')) {
+      const rule = await rack.aws.events.send(new DescribeRuleCommand({ Name: resource.Properties.Name }));
+      const pattern = mapIntrinsics(template, resource.Properties.EventPattern, rack.stack.parameters, (expression) => {
+        // the pattern's intrinsics resolve to the stack's values, as CloudFormation resolved them
+        if (expression.Ref === 'SourceBucket') return rack.resources.bucket;
+        return expression;
+      });
+      const stored = JSON.parse(rule.EventPattern!);
+      if (!JSON.stringify(pattern).includes('Fn::')) expect(stored, id).toEqual(pattern);
+      const targets = await rack.aws.events.send(new ListTargetsByRuleCommand({ Rule: resource.Properties.Name }));
+      expect(
+        targets.Targets?.map((t) => [t.Id, t.Arn?.split(':')[2]]),
+        id,
+      ).toEqual(resource.Properties.Targets.map((t: { Id: string }) => [t.Id, 'sqs']));
+    }
+  });
+});
+
+describe('two racks side by side in one process', () => {
+  it('deploy apart: each rack has its own clients, store, clock and functions', async () => {
+    const moto = await startMoto();
+    try {
+      const other = await localRack({ endpoint: moto.url, stage: 'local' });
+      const tarball = await buildTarball([{ name: 'Dockerfile', body: 'FROM httpd:2.4\nEXPOSE 80\n' }]);
+      const [here, there] = await Promise.all([rack.deploy('twin', tarball), other.deploy('twin', tarball)]);
+      expect([here.status, there.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(rack.name).toBe(TEST_RACK);
+      expect(other.name).toBe('rackless-local');
+      expect((await rack.store.currentRelease('twin'))?.taskDefinitions.web).toContain(`${TEST_RACK}-twin-web:1`);
+      expect((await other.store.currentRelease('twin'))?.taskDefinitions.web).toContain('rackless-local-twin-web:1');
+      expect(rack.functions.get('prepare').environment.TABLE_NAME).not.toBe(other.functions.get('prepare').environment.TABLE_NAME);
+    } finally {
+      await moto.stop();
+    }
+  });
+});

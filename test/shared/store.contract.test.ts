@@ -1,0 +1,216 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStore, documentClient } from '../../shared/aws/dynamo-store.js';
+import { MemoryStore } from '../../shared/aws/memory-store.js';
+import type { ReleaseRecord, Store } from '../../shared/aws/store.js';
+import type { Observation, StopSummary, WatchedDeployment } from '../../shared/rollout/verdict.js';
+import { localRack } from '../support/local-rack.js';
+
+/**
+ * One contract, two stores: the DynamoDB table of a rack on moto, and the in-memory twin that tests
+ * use to force interleavings. Every answer must be the same, to the field.
+ */
+class TestClock {
+  ms = Date.parse('2026-03-02T14:00:00Z');
+  now = () => this.ms;
+}
+
+type Subject = { store: Store; clock: TestClock };
+const subjects: Record<string, () => Subject> = {};
+let dynamo: { doc: ReturnType<typeof documentClient>; table: string };
+
+beforeAll(async () => {
+  const rack = await localRack();
+  dynamo = { doc: documentClient(rack.aws.dynamodb), table: rack.resources.table };
+});
+subjects.memory = () => {
+  const clock = new TestClock();
+  return { store: new MemoryStore(clock.now), clock };
+};
+subjects.dynamodb = () => {
+  const clock = new TestClock();
+  return { store: new DynamoStore(dynamo.doc, dynamo.table, clock.now), clock };
+};
+
+let sequence = 0;
+/** Names no other test in the run uses: the DynamoDB subject shares one table. */
+const unique = (prefix: string) => `${prefix}${++sequence}x${Math.random().toString(36).slice(2, 8)}`;
+
+const release = (app: string, id: string, number: number): ReleaseRecord => ({
+  app,
+  id,
+  number,
+  status: 'pending',
+  createdAt: '2026-03-02T14:00:00.000Z',
+  execution: `${app}-exec-${number}`,
+  trigger: 'upload',
+  manifest: { services: [] } as never,
+  taskDefinitions: { web: `arn:aws:ecs:us-east-1:123456789012:task-definition/r-${app}-web:${number}` },
+  images: { web: 'httpd:2.4' },
+});
+
+describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
+  const make = () => subjects[kind]!();
+
+  it('apps: created by their first write, listed in name order', async () => {
+    const { store } = make();
+    const [a, b] = [unique('b'), unique('a')];
+    expect(await store.getApp(a)).toBeUndefined();
+    await store.setAppConfig(a, { GREETING: 'hi' });
+    await store.rememberSource(b, { bucket: 'bkt', key: `apps/${b}/x.tar.gz` }, 1, ['httpd:2.4']);
+    expect(await store.getApp(a)).toEqual({ app: a, config: { GREETING: 'hi' }, updatedAt: '2026-03-02T14:00:00.000Z' });
+    expect(await store.getApp(b)).toEqual({
+      app: b,
+      lastSource: { bucket: 'bkt', key: `apps/${b}/x.tar.gz` },
+      lastStripComponents: 1,
+      baseImages: ['httpd:2.4'],
+      updatedAt: '2026-03-02T14:00:00.000Z',
+      createdAt: '2026-03-02T14:00:00.000Z',
+    });
+    const listed = (await store.listApps()).filter((x) => [a, b].includes(x.app)).map((x) => x.app);
+    expect(listed).toEqual([a, b].sort());
+  });
+
+  it('releases: numbers allocated once per execution, never shared, history newest first, one current', async () => {
+    const { store } = make();
+    const app = unique('rel');
+    let ids = 0;
+    const newId = () => `R${String(++ids).padStart(4, '0')}`;
+    const first = await store.allocateRelease(app, 'e1', newId);
+    expect(await store.allocateRelease(app, 'e1', newId)).toEqual(first);
+    const second = await store.allocateRelease(app, 'e2', newId);
+    expect([first.number, second.number]).toEqual([1, 2]);
+    await store.putRelease(release(app, first.id, 1));
+    await store.putRelease(release(app, second.id, 2));
+    expect((await store.listReleases(app)).map((r) => r.number)).toEqual([2, 1]);
+    expect((await store.listReleases(app, 1)).map((r) => r.number)).toEqual([2]);
+    await store.setReleaseStatus(app, first.id, 'failed', 'ROLLOUT_FAILED: no');
+    expect(await store.getRelease(app, first.id)).toEqual({ ...release(app, first.id, 1), status: 'failed', failure: 'ROLLOUT_FAILED: no' });
+    await store.activateRelease(app, second.id);
+    expect(await store.currentRelease(app)).toEqual({ ...release(app, second.id, 2), status: 'active' });
+    await expect(store.setReleaseStatus(app, 'RMISSING', 'active')).rejects.toThrow(/RELEASE_NOT_FOUND/);
+    expect(await store.getRelease(app, 'RMISSING')).toBeUndefined();
+  });
+
+  it('builds: updated only when they exist', async () => {
+    const { store } = make();
+    const app = unique('bld');
+    await store.putBuild({ id: 'b1', app, status: 'planned', execution: 'e', services: ['web'], images: {}, createdAt: '2026-03-02T14:00:00.000Z' });
+    await store.updateBuild(app, 'b1', { status: 'succeeded', codebuildId: 'cb:1' });
+    await expect(store.updateBuild(app, 'b2', { status: 'failed' })).rejects.toThrow(/BUILD_NOT_FOUND/);
+  });
+
+  it('events: newest first, limited', async () => {
+    const { store, clock } = make();
+    const app = unique('evt');
+    await store.recordEvent(app, 'one', { type: 'deploy', n: 1 });
+    clock.ms += 1000;
+    await store.recordEvent(app, 'two', { type: 'deploy', n: 2 });
+    expect(await store.listEvents(app)).toEqual([
+      { time: '2026-03-02T14:00:01.000Z', type: 'deploy', n: 2 },
+      { time: '2026-03-02T14:00:00.000Z', type: 'deploy', n: 1 },
+    ]);
+    expect(await store.listEvents(app, 1)).toHaveLength(1);
+  });
+
+  it('sightings: true once, again after being forgotten', async () => {
+    const { store } = make();
+    const key = unique('seen');
+    expect([await store.firstSighting(key), await store.firstSighting(key)]).toEqual([true, false]);
+    await store.forgetSighting(key);
+    expect(await store.firstSighting(key)).toBe(true);
+  });
+
+  it('queue: items by execution, moved only from the status they are in', async () => {
+    const { store } = make();
+    const app = unique('q');
+    const item = { execution: `${app}-b`, token: 't', order: { time: '2026-03-02T14:00:00Z', sequencer: '02' }, status: 'waiting' as const, key: 'apps/x/b.tar.gz', enqueuedAt: 5 };
+    await store.putQueueItem(app, item);
+    await store.putQueueItem(app, { ...item, execution: `${app}-a` });
+    expect((await store.listQueue(app)).map((q) => q.execution)).toEqual([`${app}-a`, `${app}-b`]);
+    expect(await store.transitionQueueItem(app, item.execution, 'waiting', 'running')).toBe(true);
+    expect(await store.transitionQueueItem(app, item.execution, 'waiting', 'running')).toBe(false);
+    expect(await store.transitionQueueItem(app, 'nobody', 'waiting', 'running')).toBe(false);
+    expect((await store.listQueue(app)).find((q) => q.execution === item.execution)).toEqual({ ...item, status: 'running' });
+  });
+
+  it('lock: one holder at a time; the same holder again; an expired lease is anyone’s; released by its holder only', async () => {
+    const { store, clock } = make();
+    const app = unique('lock');
+    const now = Math.floor(clock.ms / 1000);
+    const lock = (holder: string, expiresAt = now + 60) => ({ holder, order: { time: '2026-03-02T14:00:00Z' }, expiresAt });
+    expect(await store.acquireLock(app, lock('a'))).toBe(true);
+    expect(await store.acquireLock(app, lock('b'))).toBe(false);
+    expect(await store.acquireLock(app, lock('a', now + 120))).toBe(true);
+    expect(await store.getLock(app)).toEqual(lock('a', now + 120));
+    clock.ms += 121_000;
+    expect(await store.acquireLock(app, lock('b', now + 500))).toBe(true);
+    expect(await store.releaseLock(app, 'a')).toBe(false);
+    expect(await store.releaseLock(app, 'b')).toBe(true);
+    expect(await store.getLock(app)).toBeUndefined();
+  });
+
+  it('watch: facts that came before it, folded once; a final outcome stays; stops counted once per task; closed once', async () => {
+    const { store } = make();
+    const id = unique('w');
+    const deployments: WatchedDeployment[] = [
+      { service: 'web', serviceName: `r-${id}-web`, deploymentId: `ecs-svc/${id}1`, taskDefinitionArn: `arn:td/r-${id}-web:2`, desiredCount: 2 },
+      { service: 'jobs', serviceName: `r-${id}-jobs`, deploymentId: `ecs-svc/${id}2`, taskDefinitionArn: `arn:td/r-${id}-jobs:2`, desiredCount: 1 },
+    ];
+    const done: Observation = { outcome: 'completed', reason: 'ok' };
+    const stop = (task: string): StopSummary => ({ taskArn: `arn:task/${task}`, cause: 'exit', summary: `container exited (${task})`, exitCode: 1 });
+    // before the watch: an outcome, a late in-progress for it, and a stop delivered twice
+    await store.recordOutcome(deployments[0]!.deploymentId, done);
+    await store.recordOutcome(deployments[0]!.deploymentId, { outcome: 'in-progress' });
+    await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
+    await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
+    expect(await store.watchOfDeployment(deployments[0]!.deploymentId)).toBeUndefined();
+    await store.putWatch({ execution: id, app: 'shop', releaseId: 'R1', token: 'tok', deployments, failFastStops: 3 });
+    expect(await store.watchOfDeployment(deployments[1]!.deploymentId)).toEqual({ execution: id, index: 1 });
+    expect(await store.watchOfTaskDefinition(deployments[0]!.taskDefinitionArn)).toEqual({ execution: id, index: 0 });
+    expect(await store.factsBeforeWatch(deployments)).toEqual([
+      { outcome: done, stoppedTasks: [] },
+      { stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') },
+    ]);
+    expect((await store.getWatch(id))?.facts).toEqual([{ stoppedTasks: [] }, { stoppedTasks: [] }]);
+    await store.applyOutcome({ execution: id, index: 0 }, done);
+    const late = await store.applyOutcome({ execution: id, index: 0 }, { outcome: 'in-progress' });
+    expect(late?.facts[0]?.outcome).toEqual(done);
+    await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1'], stop('t1'));
+    const watch = await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1', 'arn:task/t2'], stop('t2'));
+    expect(watch).toMatchObject({
+      status: 'waiting',
+      facts: [
+        { outcome: done, stoppedTasks: [] },
+        { stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
+      ],
+    });
+    const verdict = { status: 'failed' as const, code: 'ROLLOUT_FAILED' as const, service: 'jobs', reason: 'because' };
+    expect([await store.closeWatch(id, verdict), await store.closeWatch(id, { status: 'completed', detail: 'x' })]).toEqual([true, false]);
+    expect(await store.applyOutcome({ execution: id, index: 1 }, done)).toBeUndefined();
+    expect(await store.applyStops({ execution: id, index: 1 }, ['arn:task/t3'])).toBeUndefined();
+    expect(await store.getWatch(id)).toMatchObject({ status: 'done', verdict });
+  });
+
+  it('alarm state: claimed by one writer per revision, counted only in its window, recovered once', async () => {
+    const { store } = make();
+    const service = unique('alarm');
+    const owner = { app: 'shop', service: 'web' };
+    const quiet = { revision: 0, windows: {}, alarmed: false, episodeStops: 0 };
+    const next = { revision: 1, windows: { crash: { start: 1000, count: 1 } }, alarmed: true, alarmedAt: 1000, episodeStops: 1 };
+    const alarm = { action: 'alarm' as const, channel: 'crash' as const, continues: false, stops: 1, sinceMs: 0, next };
+    expect(await store.readAlarmState(service)).toBeUndefined();
+    expect([await store.applyAlarm(service, quiet, alarm, owner), await store.applyAlarm(service, quiet, alarm, owner)]).toEqual([true, false]);
+    expect(await store.applyAlarmCount(service, 1, { action: 'count', channel: 'crash', windowStart: 1000, episodeStops: 1 })).toBe(true);
+    expect(await store.applyAlarmCount(service, 1, { action: 'count', channel: 'crash', windowStart: 999, episodeStops: 1 })).toBe(false);
+    expect(await store.readAlarmState(service)).toEqual({ revision: 1, windows: { crash: { start: 1000, count: 2 } }, alarmed: true, alarmedAt: 1000, episodeStops: 2 });
+    const state = (await store.readAlarmState(service))!;
+    const recover = { action: 'recover' as const, stops: 2, sinceMs: 5, next: { ...state, revision: 2, alarmed: false } };
+    expect(await store.applyRecovery(service, state, recover, 2000)).toEqual(state);
+    expect(await store.applyRecovery(service, state, recover, 2001)).toBeUndefined();
+    // a claimed window whose alarm could not be sent is given back
+    const other = unique('alarm');
+    await store.applyAlarm(other, quiet, alarm, owner);
+    await store.reopenAlarmWindow(other, quiet, alarm);
+    expect(await store.readAlarmState(other)).toEqual({ revision: 2, windows: { crash: { start: 0, count: 1 } }, alarmed: false, alarmedAt: 1000, episodeStops: 0 });
+  });
+});
