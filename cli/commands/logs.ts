@@ -1,4 +1,4 @@
-import { FilterLogEventsCommand, type FilterLogEventsCommandOutput, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { type FilteredLogEvent, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { context, isLoopback, type GlobalOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import { colors, type Io } from '../io.js';
@@ -29,26 +29,21 @@ export async function logs(service: string | undefined, options: GlobalOptions &
   const deadline = Date.now() + (options.timeout ?? 3600) * 1000;
   const pollMs = isLoopback(options.endpointUrl) ? 200 : 2000;
   for (;;) {
-    let nextToken: string | undefined;
-    do {
-      let page: FilterLogEventsCommandOutput;
-      try {
-        page = await ctx.aws.logs.send(
-          new FilterLogEventsCommand({ logGroupName: group, startTime, ...(service ? { logStreamNamePrefix: `${service}/` } : {}), ...(nextToken ? { nextToken } : {}) }),
-        );
-      } catch (error) {
-        if ((error as Error).name === 'ResourceNotFoundException') throw new CliError(`app ${app} has no log group ${group} yet`, 'it is made by the first release of the app');
-        throw error;
+    const pages = paginateFilterLogEvents({ client: ctx.aws.logs }, { logGroupName: group, startTime, ...(service ? { logStreamNamePrefix: `${service}/` } : {}) });
+    try {
+      for await (const page of pages) {
+        for (const event of page.events ?? []) {
+          if (event.eventId && seen.has(event.eventId)) continue;
+          if (event.eventId) seen.add(event.eventId);
+          if (options.json) io.out(`${JSON.stringify(event)}\n`);
+          else io.out(`${c.dim(formatLogEvent(event).slice(0, 25))}${formatLogEvent(event).slice(25)}\n`);
+          startTime = Math.max(startTime, event.timestamp ?? startTime);
+        }
       }
-      for (const event of page.events ?? []) {
-        if (event.eventId && seen.has(event.eventId)) continue;
-        if (event.eventId) seen.add(event.eventId);
-        if (options.json) io.out(`${JSON.stringify(event)}\n`);
-        else io.out(`${c.dim(formatLogEvent(event).slice(0, 25))}${formatLogEvent(event).slice(25)}\n`);
-        startTime = Math.max(startTime, event.timestamp ?? startTime);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') throw new CliError(`app ${app} has no log group ${group} yet`, 'it is made by the first release of the app');
+      throw error;
+    }
     if (!options.follow || Date.now() > deadline) return 0;
     await sleep(pollMs);
   }

@@ -1,4 +1,4 @@
-import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { paginateGetLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeServicesCommand, DescribeTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { serviceName } from '../../shared/aws/ecs.js';
 import { context, isLoopback, type GlobalOptions } from '../context.js';
@@ -39,11 +39,13 @@ export async function runTask(service: string, command: string[], options: Globa
   let token: string | undefined;
   const pump = async () => {
     try {
-      for (;;) {
-        const page = await ctx.aws.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true, ...(token ? { nextToken: token } : {}) }));
+      // the paginator stops when the forward token repeats: the end of the stream for now
+      for await (const page of paginateGetLogEvents(
+        { client: ctx.aws.logs, stopOnSameToken: true, ...(token ? { startingToken: token } : {}) },
+        { logGroupName: group, logStreamName: stream, startFromHead: true },
+      )) {
         for (const e of page.events ?? []) io.out(`${(e.message ?? '').trimEnd()}\n`);
-        if (!page.nextForwardToken || page.nextForwardToken === token) return;
-        token = page.nextForwardToken;
+        token = page.nextForwardToken ?? token;
       }
     } catch (error) {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;

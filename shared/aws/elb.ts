@@ -3,11 +3,11 @@ import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
   DeleteRuleCommand,
-  DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   type ElasticLoadBalancingV2Client,
+  paginateDescribeRules,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { HealthCheck } from '../manifest/types.js';
@@ -28,12 +28,7 @@ export function targetGroupNameFromArn(arn: string): string | undefined {
 
 export async function listRules(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<Rule[]> {
   const rules: Rule[] = [];
-  let marker: string | undefined;
-  do {
-    const res = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker }));
-    rules.push(...(res.Rules ?? []));
-    marker = res.NextMarker;
-  } while (marker);
+  for await (const page of paginateDescribeRules({ client: elb }, { ListenerArn: listenerArn })) rules.push(...(page.Rules ?? []));
   return rules;
 }
 

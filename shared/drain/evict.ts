@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ListTasksCommand, StopTaskCommand, UpdateContainerInstancesStateCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type ECSClient, paginateListTasks, StopTaskCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
 import type { DrainState } from './types.js';
 
 /** Service tasks are rescheduled by their service; anything else would die with the instance. */
@@ -13,12 +13,7 @@ export function stopReason(state: Pick<DrainState, 'instanceId' | 'autoScalingGr
 /** Task ARNs ECS still wants running on the container instance. */
 async function tasksOn(ecs: ECSClient, cluster: string, containerInstance: string): Promise<string[]> {
   const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(new ListTasksCommand({ cluster, containerInstance, desiredStatus: 'RUNNING', nextToken, maxResults: 100 }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  for await (const page of paginateListTasks({ client: ecs, pageSize: 100 }, { cluster, containerInstance, desiredStatus: 'RUNNING' })) arns.push(...(page.taskArns ?? []));
   return arns;
 }
 

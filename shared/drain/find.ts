@@ -1,5 +1,5 @@
 import { DescribeLifecycleHooksCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeContainerInstancesCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeContainerInstancesCommand, type ECSClient, paginateListContainerInstances } from '@aws-sdk/client-ecs';
 import { waitSecondsFor } from './decision.js';
 import type { DrainState, LifecycleAction } from './types.js';
 
@@ -13,17 +13,14 @@ export const MIN_HEARTBEAT_TIMEOUT = 30;
  * confirms the match, since a wrong filter result would drain the wrong instance.
  */
 export async function findContainerInstance(ecs: ECSClient, cluster: string, instanceId: string): Promise<string | null> {
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${instanceId}`, nextToken, maxResults: 100 }));
+  for await (const page of paginateListContainerInstances({ client: ecs, pageSize: 100 }, { cluster, filter: `ec2InstanceId == ${instanceId}` })) {
     const arns = page.containerInstanceArns ?? [];
     if (arns.length > 0) {
       const described = await ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }));
       const match = described.containerInstances?.find((ci) => ci.ec2InstanceId === instanceId && ci.status !== 'INACTIVE');
       if (match?.containerInstanceArn) return match.containerInstanceArn;
     }
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return null;
 }
 
