@@ -45,6 +45,11 @@ export class PromoteFailed extends RacklessError {
   override readonly name = 'PromoteFailed';
 }
 
+/** A resource at the name Rackless would use is tagged for another app or rack: it is not touched. */
+export class NotOwned extends RacklessError {
+  override readonly name = 'NotOwned';
+}
+
 /** A newer tarball for the same app arrived while this one waited. */
 export class Superseded extends RacklessError {
   override readonly name = 'Superseded';

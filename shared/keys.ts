@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { SourceObject } from './deploy/state.js';
 
 /** apps/<app>/<file>.tar.gz|.tgz — one level below the app, no hidden names. */
-export const APP_NAME = /^[a-z][a-z0-9-]{1,29}$/;
+export { APP_NAME } from './names.js';
+import { APP_NAME, NAME_RULES } from './names.js';
 const KEY = /^apps\/([^/]+)\/([^/]+)$/;
 const SUFFIX = /\.(tar\.gz|tgz)$/;
 
@@ -20,7 +21,7 @@ export function parseSourceKey(rawKey: string): KeyDecision {
   if (!match) return { accept: false, reason: `key "${key}" is not of the form apps/<app>/<file>.tar.gz` };
   const [, app, file] = match as unknown as [string, string, string];
   if (!APP_NAME.test(app)) {
-    return { accept: false, reason: `app name "${app}" in key "${key}" must match ${APP_NAME.source} (lowercase letter first, 2–30 of a-z 0-9 -)` };
+    return { accept: false, reason: `app name "${app}" in key "${key}" must be 2–30 characters: ${NAME_RULES}` };
   }
   if (!SUFFIX.test(file)) return { accept: false, reason: `file "${file}" in key "${key}" does not end in .tar.gz or .tgz` };
   if (file.startsWith('.')) return { accept: false, reason: `file "${file}" in key "${key}" is hidden` };

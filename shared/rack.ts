@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { appNames } from './names.js';
 
 /** The rack's settings as the deploy steps see them; read once per cold start. */
 export interface Rack {
@@ -38,8 +39,15 @@ export function rackOf(config: Config): Rack {
   };
 }
 
-export const logGroupName = (rack: Rack, app: string) => `${rack.logGroupPrefix}/${app}`;
-export const repositoryName = (rack: Rack, app: string) => `${rack.ecrPrefix}/${app}`;
+export const logGroupName = (rack: Rack, app: string) => appNames(rack, app).logGroup;
+export const repositoryName = (rack: Rack, app: string) => appNames(rack, app).repository;
+
+/** Partition (aws, aws-cn, aws-us-gov) from the Lambda's own ARN. */
+export function partitionOf(invokedFunctionArn: string | undefined): string {
+  const partition = invokedFunctionArn?.split(':')[1];
+  if (!partition) throw new Error(`cannot tell the partition from the function ARN "${invokedFunctionArn ?? ''}"`);
+  return partition;
+}
 
 /** Account id from the Lambda's own ARN: no STS call at cold start. */
 export function accountOf(invokedFunctionArn: string | undefined): string {

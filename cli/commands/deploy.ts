@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { formatBytes, packDirectory } from '../../local/pack.js';
-import { APP_NAME } from '../../shared/keys.js';
+import { APP_NAME, NAME_RULES } from '../../shared/names.js';
 import { context, isLoopback, type GlobalOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import { DeployFollower, findUploadExecution, type FollowOptions } from '../follow.js';
@@ -18,7 +18,7 @@ export interface DeployOptions extends GlobalOptions {
 
 export function checkApp(app: string | undefined): string {
   if (!app) throw new CliError('no app given', 'pass --app NAME');
-  if (!APP_NAME.test(app)) throw new CliError(`"${app}" is not a valid app name`, `app names match ${APP_NAME.source}: a lowercase letter first, 2–30 of a-z 0-9 -`);
+  if (!APP_NAME.test(app)) throw new CliError(`"${app}" is not a valid app name`, `app names are 2–30 characters: ${NAME_RULES}`);
   return app;
 }
 

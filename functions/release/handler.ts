@@ -1,4 +1,4 @@
-// AWS calls: ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, logs:CreateLogGroup, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, logs:CreateLogGroup, logs:ListTagsForResource, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { Context } from 'aws-lambda';
@@ -9,7 +9,7 @@ import { configOf, type Env } from '../../shared/config.js';
 import { release } from '../../shared/deploy/release.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
 import { lambda, production } from '../../shared/handler.js';
-import { accountOf, type Rack, rackOf } from '../../shared/rack.js';
+import { accountOf, partitionOf, type Rack, rackOf } from '../../shared/rack.js';
 
 export interface Deps {
   ecs: ECSClient;
@@ -41,7 +41,12 @@ export function makeHandler(deps: Deps) {
     const prepared = state.timings.at(-1);
     const timed = state.build?.result && prepared ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs, started) : state;
     const { taskRoleArn, ...rest } = deps;
-    const released = await release(timed, { ...rest, accountId: accountOf(context?.invokedFunctionArn), ...(taskRoleArn ? { taskRoleArn } : {}) });
+    const released = await release(timed, {
+      ...rest,
+      accountId: accountOf(context?.invokedFunctionArn),
+      partition: partitionOf(context?.invokedFunctionArn),
+      ...(taskRoleArn ? { taskRoleArn } : {}),
+    });
     return withTiming(released, 'Release', started, deps.now());
   });
 }

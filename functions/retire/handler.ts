@@ -1,4 +1,4 @@
-// AWS calls: ecs:DescribeServices, ecs:UpdateService, ecs:DeleteService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, elasticloadbalancing:DeleteTargetGroup, cloudwatch:DeleteAlarms, dynamodb:GetItem
+// AWS calls: ecs:DescribeServices, ecs:UpdateService, ecs:DeleteService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, elasticloadbalancing:DeleteTargetGroup, cloudwatch:DescribeAlarms, cloudwatch:ListTagsForResource, cloudwatch:DeleteAlarms, dynamodb:GetItem
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';

@@ -1,8 +1,17 @@
-import { DeleteAlarmsCommand, PutMetricAlarmCommand, type CloudWatchClient, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
+import {
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  ListTagsForResourceCommand,
+  PutMetricAlarmCommand,
+  type CloudWatchClient,
+  type PutMetricAlarmCommandInput,
+} from '@aws-sdk/client-cloudwatch';
 import type { PromotedService } from '../deploy/state.js';
 import type { Manifest } from '../manifest/types.js';
+import { ALARM_METRICS, ownerTags } from '../names.js';
 import { alarmDescription, alarmName } from '../notify/alarm.js';
 import type { Rack } from '../rack.js';
+import { assertOwned, tagMap } from './owner.js';
 
 /** `arn:…:listener/app/NAME/ID/LID` → `app/NAME/ID`, the LoadBalancer dimension of ALB metrics. */
 export function loadBalancerDimension(listenerArn: string): string | undefined {
@@ -24,11 +33,7 @@ export function serviceAlarms(args: { rack: Rack; app: string; service: Promoted
     AlarmActions: [args.alarmTopicArn],
     OKActions: [args.alarmTopicArn],
     TreatMissingData: 'notBreaching' as const,
-    Tags: [
-      { Key: 'rackless:rack', Value: args.rack.name },
-      { Key: 'rackless:app', Value: args.app },
-      { Key: 'rackless:service', Value: spec.name },
-    ],
+    Tags: Object.entries(ownerTags(args.rack.name, args.app, spec.name)).map(([Key, Value]) => ({ Key, Value })),
   });
   const ecsDimensions = [
     { Name: 'ClusterName', Value: args.rack.cluster.split('/').pop()! },
@@ -93,7 +98,25 @@ export function serviceAlarms(args: { rack: Rack; app: string; service: Promoted
   return alarms;
 }
 
+/** The names of a service's alarms (every metric, whether or not it has one). */
+export function serviceAlarmNames(rack: string, app: string, service: string): string[] {
+  return ALARM_METRICS.map((metric) => alarmName(rack, app, service, metric));
+}
+
+/** Throws NotOwned when an alarm of these names exists and is tagged for another app or rack. */
+export async function assertAlarmsOwned(cloudwatch: CloudWatchClient, names: string[], rack: string, app: string): Promise<void> {
+  // DescribeAlarms takes at most 100 names
+  for (let i = 0; i < names.length; i += 100) {
+    const found = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm'] }));
+    for (const alarm of found.MetricAlarms ?? []) {
+      const tags = await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: alarm.AlarmArn }));
+      assertOwned('CloudWatch alarm', alarm.AlarmName ?? '', tagMap(tags.Tags), rack, app);
+    }
+  }
+}
+
 export async function putServiceAlarms(cloudwatch: CloudWatchClient, args: Parameters<typeof serviceAlarms>[0]): Promise<void> {
+  await assertAlarmsOwned(cloudwatch, serviceAlarmNames(args.rack.name, args.app, args.service.service), args.rack.name, args.app);
   const alarms = serviceAlarms(args);
   for (const alarm of alarms) await cloudwatch.send(new PutMetricAlarmCommand(alarm));
   // a service that lost its port loses its load balancer alarms

@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import type { ServiceSpec } from '../manifest/types.js';
+import { serviceNames } from '../names.js';
+import { assertOwned, tagMap } from './owner.js';
 
+/** The ECS service of an app's service (shared/names.ts makes every name). */
 export function serviceName(rack: string, app: string, service: string): string {
-  return `${rack}-${app}-${service}`;
+  return serviceNames({ name: rack }, app, service).service;
 }
 
+/** The live (not INACTIVE) services of these names, with their tags (`include: TAGS`). */
 export async function describeServices(ecs: ECSClient, cluster: string, names: string[]): Promise<Record<string, Service | undefined>> {
   const found: Record<string, Service | undefined> = {};
   // DescribeServices takes at most 10 names per call
   for (let i = 0; i < names.length; i += 10) {
-    const res = await ecs.send(new DescribeServicesCommand({ cluster, services: names.slice(i, i + 10) }));
+    const res = await ecs.send(new DescribeServicesCommand({ cluster, services: names.slice(i, i + 10), include: ['TAGS'] }));
     for (const service of res.services ?? []) {
       if (service.serviceName && service.status !== 'INACTIVE') found[service.serviceName] = service;
     }
@@ -79,6 +83,11 @@ export async function applyService(ecs: ECSClient, change: ServiceChange, existi
     }),
   );
   return { service: res.service!, created: false };
+}
+
+/** Throws NotOwned when a found service is tagged for another app or rack. */
+export function assertServicesOwned(found: Record<string, Service | undefined>, rack: string, app: string): void {
+  for (const [name, service] of Object.entries(found)) if (service) assertOwned('ECS service', name, tagMap(service.tags), rack, app);
 }
 
 export function primaryDeploymentId(service: Service): string {

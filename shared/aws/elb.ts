@@ -3,6 +3,7 @@ import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
   DeleteRuleCommand,
+  DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
@@ -11,15 +12,12 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { HealthCheck } from '../manifest/types.js';
+import { serviceNames } from '../names.js';
+import { assertOwned, tagMap } from './owner.js';
 
-/** ≤ 32 chars, deterministic per rack/app/service so CreateTargetGroup stays idempotent. */
+/** ≤ 32 chars, deterministic per rack/app/service so CreateTargetGroup stays idempotent (shared/names.ts). */
 export function targetGroupName(rack: string, app: string, service: string): string {
-  const digest = createHash('sha256').update(`${rack}/${app}/${service}`).digest('hex').slice(0, 6);
-  const readable = `${app}-${service}`
-    .replace(/[^A-Za-z0-9-]/g, '-')
-    .slice(0, 25)
-    .replace(/-+$/, '');
-  return `${readable}-${digest}`;
+  return serviceNames({ name: rack }, app, service).targetGroup;
 }
 
 export function targetGroupNameFromArn(arn: string): string | undefined {
@@ -56,9 +54,32 @@ export function domainConflicts(rules: Rule[], domains: string[], ownTargetGroup
   return conflicts;
 }
 
+/** The target group of this name with its tags, or undefined. */
+export async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: string): Promise<{ arn: string; tags: Record<string, string> } | undefined> {
+  let arn: string | undefined;
+  try {
+    const found = await elb.send(new DescribeTargetGroupsCommand({ Names: [name] }));
+    arn = found.TargetGroups?.[0]?.TargetGroupArn;
+  } catch (error) {
+    if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
+    throw error;
+  }
+  if (!arn) return undefined;
+  const described = await elb.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
+  return { arn, tags: tagMap(described.TagDescriptions?.[0]?.Tags) };
+}
+
+/** The target group of this name when it is this app's (or untagged), undefined when there is none; NotOwned otherwise. */
+export async function ownedTargetGroup(elb: ElasticLoadBalancingV2Client, name: string, rack: string, app: string): Promise<string | undefined> {
+  const found = await findTargetGroup(elb, name);
+  if (found) assertOwned('target group', name, found.tags, rack, app);
+  return found?.arn;
+}
+
+/** Creates the target group, or brings an existing one (`existingArn`, already checked to be this app's) to these settings. */
 export async function ensureTargetGroup(
   elb: ElasticLoadBalancingV2Client,
-  args: { name: string; vpcId: string; health: HealthCheck; deregistrationDelay: number; tags: Record<string, string> },
+  args: { name: string; existingArn?: string; vpcId: string; health: HealthCheck; deregistrationDelay: number; tags: Record<string, string> },
 ): Promise<string> {
   const healthSettings = {
     HealthCheckProtocol: 'HTTP' as const,
@@ -69,13 +90,7 @@ export async function ensureTargetGroup(
     UnhealthyThresholdCount: args.health.unhealthy,
     Matcher: { HttpCode: args.health.codes },
   };
-  let arn: string | undefined;
-  try {
-    const existing = await elb.send(new DescribeTargetGroupsCommand({ Names: [args.name] }));
-    arn = existing.TargetGroups?.[0]?.TargetGroupArn;
-  } catch (error) {
-    if ((error as Error).name !== 'TargetGroupNotFoundException') throw error;
-  }
+  let arn = args.existingArn;
   if (arn) {
     await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...healthSettings }));
   } else {

@@ -1,13 +1,22 @@
-import { CreateLogGroupCommand, GetLogEventsCommand, PutRetentionPolicyCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateLogGroupCommand, GetLogEventsCommand, ListTagsForResourceCommand, PutRetentionPolicyCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ownerTags } from '../names.js';
+import { assertOwned } from './owner.js';
 
-export async function ensureLogGroup(logs: CloudWatchLogsClient, name: string, tags: Record<string, string>, retentionDays = 30): Promise<void> {
+/**
+ * The app's log group, created with its owner tags; an existing one must be this app's (or untagged).
+ * `arn` is the group's ARN without the trailing `:*`, the form ListTagsForResource takes
+ * (CloudWatch Logs API reference, ListTagsForResource: `arn:aws:logs:Region:account-id:log-group:log-group-name`).
+ */
+export async function ensureLogGroup(logs: CloudWatchLogsClient, group: { name: string; arn: string; rack: string; app: string }, retentionDays = 30): Promise<void> {
   try {
-    await logs.send(new CreateLogGroupCommand({ logGroupName: name, tags }));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: group.name, tags: ownerTags(group.rack, group.app) }));
   } catch (error) {
     if ((error as Error).name !== 'ResourceAlreadyExistsException') throw error;
+    const tags = await logs.send(new ListTagsForResourceCommand({ resourceArn: group.arn }));
+    assertOwned('log group', group.name, tags.tags ?? {}, group.rack, group.app);
     return;
   }
-  await logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: retentionDays }));
+  await logs.send(new PutRetentionPolicyCommand({ logGroupName: group.name, retentionInDays: retentionDays }));
 }
 
 /** awslogs stream of one task's container: `<prefix>/<container>/<task id>`. */

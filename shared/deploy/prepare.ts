@@ -61,7 +61,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   const tag = state.execution.slice(0, 100);
   const build: BuildPlan = { needed: builds.length > 0, tag, images: {} };
   if (build.needed) {
-    const repositoryUri = await ensureRepository(deps.ecr, repositoryName(deps.rack, state.app), { app: state.app, rack: deps.rack.name });
+    const repositoryUri = await ensureRepository(deps.ecr, repositoryName(deps.rack, state.app), deps.rack.name, state.app);
     build.repositoryUri = repositoryUri;
     build.project = deps.codebuildProject;
     for (const s of builds) build.images[s.name] = `${repositoryUri}:${s.name}-${tag}`.slice(0, repositoryUri.length + 129);

@@ -1,7 +1,8 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { applyService, clientToken, describeServices, primaryDeploymentId, serviceName } from '../aws/ecs.js';
-import { ensureHostRules, ensureTargetGroup, targetGroupName } from '../aws/elb.js';
+import { applyService, assertServicesOwned, clientToken, describeServices, primaryDeploymentId, serviceName } from '../aws/ecs.js';
+import { ensureHostRules, ensureTargetGroup, ownedTargetGroup, targetGroupName } from '../aws/elb.js';
+import { ownerTags } from '../names.js';
 import type { Store } from '../aws/store.js';
 import { isTransient, PromoteFailed } from '../errors.js';
 import type { Rack } from '../rack.js';
@@ -25,24 +26,33 @@ export async function promote(state: DeployState, deps: PromoteDeps): Promise<De
   const release = state.release!;
   await deps.store.setReleaseStatus(state.app, release.id, 'promoting');
   const names = manifest.services.map((s) => serviceName(deps.rack.name, state.app, s.name));
+  // reads first: a service or target group at one of these names that another app owns stops the
+  // promote before any change
   const existing = await describeServices(deps.ecs, deps.rack.cluster, names);
-  const tags = { 'rackless:rack': deps.rack.name, 'rackless:app': state.app };
+  assertServicesOwned(existing, deps.rack.name, state.app);
+  const targetGroups: Record<string, string | undefined> = {};
+  for (const spec of manifest.services) {
+    if (spec.port) targetGroups[spec.name] = await ownedTargetGroup(deps.elb, targetGroupName(deps.rack.name, state.app, spec.name), deps.rack.name, state.app);
+  }
   const promoted: PromotedService[] = [];
   for (const spec of manifest.services) {
     const name = serviceName(deps.rack.name, state.app, spec.name);
-    const serviceTags = { ...tags, 'rackless:service': spec.name, 'rackless:release': release.id };
+    const tags = ownerTags(deps.rack.name, state.app, spec.name);
+    const serviceTags = { ...tags, 'rackless:release': release.id };
     let targetGroupArn: string | undefined;
     try {
       if (spec.port) {
+        const existingArn = targetGroups[spec.name];
         targetGroupArn = await ensureTargetGroup(deps.elb, {
           name: targetGroupName(deps.rack.name, state.app, spec.name),
+          ...(existingArn ? { existingArn } : {}),
           vpcId: deps.rack.vpcId,
           health: spec.health,
           deregistrationDelay: spec.deregistrationDelay,
-          tags: { ...tags, 'rackless:service': spec.name },
+          tags,
         });
         for (const listenerArn of [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn)) {
-          await ensureHostRules(deps.elb, { listenerArn, targetGroupArn, domains: spec.domains, tags: { ...tags, 'rackless:service': spec.name } });
+          await ensureHostRules(deps.elb, { listenerArn, targetGroupArn, domains: spec.domains, tags });
         }
       }
       const taskDefinitionArn = release.taskDefinitions[spec.name]!;

@@ -1,6 +1,7 @@
 import type { AppRecord } from '../aws/store.js';
 import type { EcrImageActionDetail } from '../events/types.js';
-import { APP_NAME, redeployExecutionName } from '../keys.js';
+import { redeployExecutionName } from '../keys.js';
+import { APP_NAME, NAME_RULES } from '../names.js';
 import type { DeployState, Trigger } from './state.js';
 
 /**
@@ -16,7 +17,7 @@ export function redeployState(request: RedeployRequest, app: AppRecord | undefin
   if (typeof request.app !== 'string' || request.app === '') {
     return { accept: false, reason: 'a redeploy request must name an app, e.g. {"app": "shop"}; a schedule rule gives it as its target input' };
   }
-  if (!APP_NAME.test(request.app)) return { accept: false, reason: `"${request.app}" is not a valid app name (${APP_NAME.source})` };
+  if (!APP_NAME.test(request.app)) return { accept: false, reason: `"${request.app}" is not a valid app name (2–30 characters: ${NAME_RULES})` };
   if (!app) return { accept: false, app: request.app, reason: `app ${request.app} does not exist in this rack: deploy a tarball to apps/${request.app}/ first` };
   const base = {
     app: request.app,

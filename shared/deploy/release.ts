@@ -15,6 +15,8 @@ export interface ReleaseDeps {
   store: Store;
   rack: Rack;
   accountId: string;
+  /** aws, aws-cn, aws-us-gov: the partition of the ARNs Release builds */
+  partition: string;
   executionRoleArn: string;
   taskRoleArn?: string;
   now: () => number;
@@ -51,7 +53,8 @@ export async function release(state: DeployState, deps: ReleaseDeps): Promise<De
     // a config change re-registers the current release's images with the app's new environment
     basedOn = state.redeployRelease;
     const logGroup = logGroupName(deps.rack, state.app);
-    await ensureLogGroup(deps.logs, logGroup, { app: state.app, rack: deps.rack.name });
+    const logGroupArn = `arn:${deps.partition}:logs:${deps.rack.region}:${deps.accountId}:log-group:${logGroup}`;
+    await ensureLogGroup(deps.logs, { name: logGroup, arn: logGroupArn, rack: deps.rack.name, app: state.app });
     taskDefinitions = {};
     for (const service of manifest.services) {
       const input = taskDefinitionInput({

@@ -1,11 +1,11 @@
 import { DeleteAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DeleteServiceCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { DeleteRuleCommand, DeleteTargetGroupCommand, DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { describeServices, serviceName } from '../aws/ecs.js';
-import { listRules, ruleTargetGroups, targetGroupName } from '../aws/elb.js';
+import { DeleteRuleCommand, DeleteTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { assertAlarmsOwned, serviceAlarmNames } from '../aws/alarms.js';
+import { assertServicesOwned, describeServices, serviceName } from '../aws/ecs.js';
+import { listRules, ownedTargetGroup, ruleTargetGroups, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
 import type { Manifest } from '../manifest/types.js';
-import { alarmName } from '../notify/alarm.js';
 import type { Rack } from '../rack.js';
 import type { DeployState } from './state.js';
 
@@ -33,7 +33,15 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
   const retired = retiredServices(previous?.manifest, state.manifest!);
   if (retired.length === 0) return state;
   const names = Object.fromEntries(retired.map((s) => [s, serviceName(deps.rack.name, state.app, s)]));
+  // reads first: nothing is deleted when any of it turns out to be another app's
   const running = await describeServices(deps.ecs, deps.rack.cluster, Object.values(names));
+  assertServicesOwned(running, deps.rack.name, state.app);
+  const targetGroups: Record<string, string | undefined> = {};
+  for (const service of retired) {
+    targetGroups[service] = await ownedTargetGroup(deps.elb, targetGroupName(deps.rack.name, state.app, service), deps.rack.name, state.app);
+  }
+  const alarms = retired.flatMap((service) => serviceAlarmNames(deps.rack.name, state.app, service));
+  await assertAlarmsOwned(deps.cloudwatch, alarms, deps.rack.name, state.app);
   const listeners = [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn);
   for (const service of retired) {
     const name = names[service]!;
@@ -41,7 +49,7 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
       await deps.ecs.send(new UpdateServiceCommand({ cluster: deps.rack.cluster, service: name, desiredCount: 0 }));
       await deps.ecs.send(new DeleteServiceCommand({ cluster: deps.rack.cluster, service: name, force: true }));
     }
-    const targetGroupArn = await findTargetGroup(deps.elb, targetGroupName(deps.rack.name, state.app, service));
+    const targetGroupArn = targetGroups[service];
     if (targetGroupArn) {
       for (const listenerArn of listeners) {
         for (const rule of await listRules(deps.elb, listenerArn)) {
@@ -50,18 +58,7 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
       }
       await deps.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
     }
-    const alarms = ['cpu', 'memory', 'unhealthy', '5xx'].map((metric) => alarmName(deps.rack.name, state.app, service, metric));
-    await deps.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: alarms }));
+    await deps.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: serviceAlarmNames(deps.rack.name, state.app, service) }));
   }
   return { ...state, retired };
-}
-
-async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: string): Promise<string | undefined> {
-  try {
-    const found = await elb.send(new DescribeTargetGroupsCommand({ Names: [name] }));
-    return found.TargetGroups?.[0]?.TargetGroupArn;
-  } catch (error) {
-    if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
-    throw error;
-  }
 }

@@ -1,5 +1,7 @@
 import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { describeServices, serviceName } from '../aws/ecs.js';
+import { tagMap } from '../aws/owner.js';
+import { foreignOwner } from '../names.js';
 import type { Store } from '../aws/store.js';
 import { parseFailure } from '../errors.js';
 import type { Rack } from '../rack.js';
@@ -40,7 +42,12 @@ export async function rollback(state: DeployState, deps: RollbackDeps): Promise<
     taskDefinitions: previousRecord.taskDefinitions,
     counts: Object.fromEntries(previousRecord.manifest.services.map((s) => [s.name, s.scale.count])),
   };
-  const plan = rollbackPlan(services, (s) => !!existing[names[s]!], previous);
+  // a service another app owns was never promoted by this deploy (Promote refuses it): leave it be
+  const ours = (s: string) => {
+    const found = existing[names[s]!];
+    return !!found && foreignOwner(tagMap(found.tags), deps.rack.name, state.app) === undefined;
+  };
+  const plan = rollbackPlan(services, ours, previous);
   for (const step of plan) {
     if (step.action === 'untouched') continue;
     await deps.ecs.send(

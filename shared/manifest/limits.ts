@@ -17,5 +17,5 @@ export const ALB_HEALTH = { interval: [5, 300], timeout: [2, 120], threshold: [2
 // ECS ContainerDefinition.healthCheck: timeout 2–60, startPeriod 0–300 (interval/retries fit the ALB ranges).
 export const CONTAINER_HEALTH = { timeout: [2, 60], startPeriod: 300 } as const;
 
-export const SERVICE_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+export { SERVICE_NAME } from '../names.js';
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { NAME_RULES } from '../names.js';
 import { ALB_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /**
@@ -222,10 +223,7 @@ const serviceEntries = {
 
 export const serviceSchema = strictMap(serviceEntries, 'a map of service settings');
 
-const serviceName = v.pipe(
-  v.string(),
-  coded('MANIFEST_SERVICE_NAME', v.regex(SERVICE_NAME, `service names are 1–30 lowercase letters, digits and hyphens, starting with a letter (${SERVICE_NAME})`)),
-);
+const serviceName = v.pipe(v.string(), coded('MANIFEST_SERVICE_NAME', v.regex(SERVICE_NAME, `service names are 1–30 characters: ${NAME_RULES}`)));
 
 export const manifestSchema = strictMap(
   {

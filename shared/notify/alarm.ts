@@ -1,11 +1,10 @@
 /**
- * One naming convention for per-service CloudWatch alarms, shared by the code that creates them and the
- * code that reads their SNS notifications: `<rack>-<app>-<service>-<metric>`, e.g.
- * `rackless-demo-shop-web-unhealthy`. Rack, app and service may contain hyphens, so the name alone is
- * ambiguous; the creator also puts an exact marker in AlarmDescription (alarmDescription), which the
- * reader prefers. Pure: no clients.
+ * Per-service CloudWatch alarms, named by shared/names.ts: `<rack>--<app>--<service>--<metric>`, e.g.
+ * `rackless-demo--shop--web--unhealthy`, which splits back into its parts one way only. The creator
+ * also puts a marker in AlarmDescription (alarmDescription), which the reader prefers. Pure: no clients.
  */
 import type { CloudWatchAlarmDimension, CloudWatchAlarmMessage } from '../events/types.js';
+import { parseAlarmName as parseAlarm, parseServiceName, serviceNames } from '../names.js';
 import type { Notification } from './types.js';
 
 export type CloudWatchAlarmNotification = Extract<Notification, { kind: 'cloudwatch-alarm' }>;
@@ -17,23 +16,9 @@ export interface AlarmOwner {
   metric: string;
 }
 
-// CloudWatch's limit on AlarmName.
-const ALARM_NAME_MAX = 255;
-const MARKER = /\[rackless:app=([^,\]]+),service=([^,\]]+),metric=([^,\]]+)\]/;
-
-function checkPart(label: string, value: string, pattern: RegExp): void {
-  if (!pattern.test(value)) throw new TypeError(`ALARM_NAME_INVALID: ${label} "${value}" must match ${pattern}`);
-}
-
-/** `<rack>-<app>-<service>-<metric>`; the metric is one word (unhealthy, 5xx, cpu, memory) so it can be split off. */
+/** `<rack>--<app>--<service>--<metric>` (shared/names.ts makes every name). */
 export function alarmName(rack: string, app: string, service: string, metric: string): string {
-  checkPart('rack', rack, /^[A-Za-z0-9][\w-]*$/);
-  checkPart('app', app, /^[A-Za-z0-9][\w-]*$/);
-  checkPart('service', service, /^[A-Za-z0-9][\w-]*$/);
-  checkPart('metric', metric, /^[A-Za-z0-9]+$/);
-  const name = `${rack}-${app}-${service}-${metric}`;
-  if (name.length > ALARM_NAME_MAX) throw new TypeError(`ALARM_NAME_INVALID: "${name}" is longer than ${ALARM_NAME_MAX} characters`);
-  return name;
+  return serviceNames({ name: rack }, app, service).alarm(metric);
 }
 
 /** AlarmDescription for an alarm named by alarmName: the human text, then a marker the reader trusts over the name. */
@@ -41,39 +26,23 @@ export function alarmDescription(owner: AlarmOwner, text: string): string {
   return `${text} [rackless:app=${owner.app},service=${owner.service},metric=${owner.metric}]`;
 }
 
-/**
- * Reads app, service and metric back from an alarm name. With the rack known, only the app/service split
- * is guessed (service = last word); without it, app and service are the two words before the metric.
- */
+const MARKER = /\[rackless:app=([^,\]]+),service=([^,\]]+),metric=([^,\]]+)\]/;
+
+/** Reads app, service and metric back from an alarm name: the parts split one way only. */
 export function parseAlarmName(name: string, rack?: string): (Omit<AlarmOwner, 'rack'> & { rack?: string }) | undefined {
-  const metricAt = name.lastIndexOf('-');
-  if (metricAt <= 0) return undefined;
-  const metric = name.slice(metricAt + 1);
-  const owner = splitServiceName(name.slice(0, metricAt), rack);
-  return owner && metric ? { ...owner, metric } : undefined;
+  return parseAlarm(name, rack);
 }
 
-/** `<rack>-<app>-<service>` (an ECS service or target group name) → its parts, by the same rule as parseAlarmName. */
+/** `<rack>--<app>--<service>` (an ECS service name) → its parts. */
 export function splitServiceName(name: string, rack?: string): { rack?: string; app: string; service: string } | undefined {
-  if (rack !== undefined) {
-    if (!name.startsWith(`${rack}-`)) return undefined;
-    const rest = name.slice(rack.length + 1);
-    const serviceAt = rest.lastIndexOf('-');
-    if (serviceAt <= 0 || serviceAt === rest.length - 1) return undefined;
-    return { rack, app: rest.slice(0, serviceAt), service: rest.slice(serviceAt + 1) };
-  }
-  const parts = name.split('-');
-  if (parts.length < 3 || parts.some((part) => part === '')) return undefined;
-  const service = parts.pop()!;
-  const app = parts.pop()!;
-  return { rack: parts.join('-'), app, service };
+  return parseServiceName(name, rack);
 }
 
 function fromDimensions(dimensions: CloudWatchAlarmDimension[], rack?: string): { app: string; service: string } | undefined {
   for (const { name, value } of dimensions) {
-    // ECS: ServiceName is the service name; ALB: TargetGroup is "targetgroup/<name>/<hash>".
-    const serviceName = name === 'ServiceName' ? value : name === 'TargetGroup' ? /^targetgroup\/([^/]+)\//.exec(value)?.[1] : undefined;
-    const owner = serviceName ? splitServiceName(serviceName, rack) : undefined;
+    // ECS: ServiceName is the service name. A target group's name is a truncated prefix and a hash
+    // (shared/names.ts), so the ALB's TargetGroup dimension cannot be split back into its owner.
+    const owner = name === 'ServiceName' ? splitServiceName(value, rack) : undefined;
     if (owner) return { app: owner.app, service: owner.service };
   }
   return undefined;

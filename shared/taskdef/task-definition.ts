@@ -1,3 +1,4 @@
+import { ownerTags, serviceNames } from '../names.js';
 import type { ContainerDefinition, KeyValuePair, RegisterTaskDefinitionCommandInput, Secret } from '@aws-sdk/client-ecs';
 import { ManifestInvalid } from '../errors.js';
 import { parseSecretReference } from './secret-reference.js';
@@ -24,9 +25,9 @@ export interface TaskDefinitionArgs {
 // ECS RegisterTaskDefinition `family`: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens"
 const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
 
-/** `${rack}-${app}-${service}`; throws when ECS would refuse it as a family name. */
+/** `<rack>--<app>--<service>` (shared/names.ts); throws when ECS would refuse it as a family name. */
 export function taskDefinitionFamily(rack: string, app: string, service: string): string {
-  const family = `${rack}-${app}-${service}`;
+  const family = serviceNames({ name: rack }, app, service).family;
   if (!FAMILY.test(family)) {
     throw new ManifestInvalid(
       'TASK_FAMILY_INVALID',
@@ -143,7 +144,7 @@ export function taskDefinitionInput(args: TaskDefinitionArgs): RegisterTaskDefin
         }
       : {}),
   };
-  const tags = { app: args.app, rack: args.rack, release: args.releaseId, service: service.name };
+  const tags = { ...ownerTags(args.rack, args.app, service.name), 'rackless:release': args.releaseId };
   return {
     family,
     ...(args.taskRoleArn ? { taskRoleArn: args.taskRoleArn } : {}),

@@ -5,7 +5,7 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCo
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUTATING } from '../../local/plugins.js';
-import { TEST_RACK, TEST_STAGE } from '../support/stage.js';
+import { TEST_RACK, TEST_STAGE, ecsService } from '../support/stage.js';
 import { type Harness, startHarness } from './harness.js';
 
 const RACK = TEST_RACK;
@@ -31,7 +31,7 @@ async function appDir(manifest?: string, page = 'hello'): Promise<string> {
 }
 
 async function liveTaskDefinition(app: string, service = 'web') {
-  const described = await h.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: h.rack.resources.cluster, services: [`${RACK}-${app}-${service}`] }));
+  const described = await h.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: h.rack.resources.cluster, services: [`${ecsService(app, service)}`] }));
   const arn = described.services![0]!.taskDefinition!;
   return (await h.rack.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition!;
 }
@@ -76,7 +76,7 @@ describe('rackless deploy', () => {
     const requests = h.bridge.requests.slice(before);
     expect(requests.filter((r) => MUTATING.test(r.operation) || r.operation.startsWith('S3P'))).toEqual([]);
     expect(requests.filter((r) => r.operation === 'DescribeTaskDefinition').length).toBeGreaterThan(0);
-    expect(result.stdout).toContain(`task definition ${RACK}-shop-web:1 → ${RACK}-shop-web:3`);
+    expect(result.stdout).toContain(`task definition ${ecsService('shop', 'web')}:1 → ${ecsService('shop', 'web')}:3`);
     expect(result.stdout).toContain('~ cpu: 256 → 512');
     expect(result.stdout).toContain('+ env MODE: dry');
     expect(result.stdout).toContain('~ desired count: 1 → 3');
@@ -196,7 +196,7 @@ describe('rackless run', () => {
     expect(result.stdout).toContain('would run: echo hi');
     const arns = (await h.rack.aws.ecs.send(new ListTasksCommand({ cluster: h.rack.resources.cluster, startedBy: 'rackless-run', desiredStatus: 'STOPPED' }))).taskArns ?? [];
     const tasks = (await h.rack.aws.ecs.send(new DescribeTasksCommand({ cluster: h.rack.resources.cluster, tasks: arns }))).tasks ?? [];
-    expect(tasks.map((t) => [t.taskDefinitionArn?.split('/').pop(), t.overrides?.containerOverrides?.[0]?.command])).toEqual([[`${RACK}-shop-web:1`, ['echo', 'hi']]]);
+    expect(tasks.map((t) => [t.taskDefinitionArn?.split('/').pop(), t.overrides?.containerOverrides?.[0]?.command])).toEqual([[`${ecsService('shop', 'web')}:1`, ['echo', 'hi']]]);
   });
 });
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 import { CASES } from './cases.js';
 
@@ -13,7 +13,7 @@ let store: Store;
 let serving: { release: string; taskDefinition: string };
 
 async function taskDefinition(): Promise<string> {
-  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-${APP}-web`] }));
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${ecsService(APP, 'web')}`] }));
   return res.services![0]!.taskDefinition!;
 }
 

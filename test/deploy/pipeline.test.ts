@@ -3,7 +3,7 @@ import { DescribeRulesCommand, DescribeTargetGroupAttributesCommand, DescribeTar
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { TEST_RACK, ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 const TWO_SERVICES = `
@@ -40,14 +40,16 @@ describe('deploy pipeline', () => {
     expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Retire', 'Notify', 'Outcome', 'Deployed']);
 
     const { ecs, elb } = rack.aws;
-    const services = await ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-shop-web`, `${TEST_RACK}-shop-worker`] }));
+    const services = await ecs.send(
+      new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${ecsService('shop', 'web')}`, `${ecsService('shop', 'worker')}`] }),
+    );
     expect(services.services?.map((s) => [s.serviceName, s.desiredCount, s.taskDefinition?.split('/').pop()])).toEqual([
-      [`${TEST_RACK}-shop-web`, 2, `${TEST_RACK}-shop-web:1`],
-      [`${TEST_RACK}-shop-worker`, 1, `${TEST_RACK}-shop-worker:1`],
+      [`${ecsService('shop', 'web')}`, 2, `${ecsService('shop', 'web')}:1`],
+      [`${ecsService('shop', 'worker')}`, 1, `${ecsService('shop', 'worker')}:1`],
     ]);
     const web = services.services![0]!;
     // moto does not keep deploymentConfiguration or placement: read them from the request
-    const createWeb = rack.calls.named('CreateService').find((c) => c.input.serviceName === `${TEST_RACK}-shop-web`)!.input;
+    const createWeb = rack.calls.named('CreateService').find((c) => c.input.serviceName === `${ecsService('shop', 'web')}`)!.input;
     expect(createWeb.deploymentConfiguration).toEqual({ minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } });
     expect(createWeb.placementStrategy).toEqual([
       { type: 'spread', field: 'attribute:ecs.availability-zone' },
@@ -56,7 +58,7 @@ describe('deploy pipeline', () => {
     expect(createWeb.healthCheckGracePeriodSeconds).toBe(30);
     expect(web.loadBalancers?.[0]).toMatchObject({ containerName: 'web', containerPort: 3000 });
 
-    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${TEST_RACK}-shop-worker:1` }));
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${ecsService('shop', 'worker')}:1` }));
     expect(td.taskDefinition?.containerDefinitions?.[0]?.command).toEqual(['sh', '-c', 'node worker.js']);
     expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(new RegExp(`${TEST_RACK}/shop:worker-shop-`));
 

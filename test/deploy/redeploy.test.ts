@@ -4,7 +4,7 @@ import type { LocalRack } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 let rack: LocalRack;
@@ -40,7 +40,7 @@ function redeployEvent(detail: Record<string, unknown>) {
 }
 
 async function taskDefinitionOf(app: string) {
-  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-${app}-web`] }));
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${ecsService(app, 'web')}`] }));
   return res.services?.[0]?.taskDefinition?.split('/').pop();
 }
 
@@ -49,14 +49,14 @@ describe('redeploy', () => {
     await rack.deploy('shop', await tarball('one'));
     await rack.deploy('shop', await tarball('two'), 'b.tar.gz');
     const [second, first] = await store.listReleases('shop');
-    expect(await taskDefinitionOf('shop')).toBe(`${TEST_RACK}-shop-web:2`);
+    expect(await taskDefinitionOf('shop')).toBe(`${ecsService('shop', 'web')}:2`);
     rack.calls.clear();
     const [result] = await redeploy(redeployEvent({ app: 'shop', release: first!.id }));
     const run = await result!.run!;
     expect(run.status).toBe('SUCCEEDED');
     expect(run.statesEntered).not.toContain('Build');
     expect(rack.calls.named('RegisterTaskDefinition')).toHaveLength(0);
-    expect(await taskDefinitionOf('shop')).toBe(`${TEST_RACK}-shop-web:1`);
+    expect(await taskDefinitionOf('shop')).toBe(`${ecsService('shop', 'web')}:1`);
     const [third] = await store.listReleases('shop');
     expect(third).toMatchObject({ number: 3, basedOn: first!.id, buildId: first!.buildId, status: 'active', trigger: 'redeploy' });
     expect(third!.taskDefinitions).toEqual(first!.taskDefinitions);
@@ -68,7 +68,7 @@ describe('redeploy', () => {
     await rack.deploy('again', await tarball('one'));
     const [result] = await redeploy(redeployEvent({ app: 'again' }));
     expect((await result!.run!).status).toBe('SUCCEEDED');
-    expect(rack.calls.named('UpdateService')[0]!.input).toMatchObject({ forceNewDeployment: true, taskDefinition: expect.stringMatching(/again-web:1$/) });
+    expect(rack.calls.named('UpdateService')[0]!.input).toMatchObject({ forceNewDeployment: true, taskDefinition: expect.stringMatching(/--again--web:1$/) });
   });
 
   it('rebuild: builds the last tarball again into a new image and revision', async () => {
@@ -77,7 +77,7 @@ describe('redeploy', () => {
     const run = await result!.run!;
     expect(run.statesEntered).toContain('Build');
     expect(run.status).toBe('SUCCEEDED');
-    expect(await taskDefinitionOf('nightly')).toBe(`${TEST_RACK}-nightly-web:2`);
+    expect(await taskDefinitionOf('nightly')).toBe(`${ecsService('nightly', 'web')}:2`);
     const [latest] = await store.listReleases('nightly');
     expect(latest!.trigger).toBe('rebuild');
   });

@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { TEST_RACK, ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 let rack: LocalRack;
@@ -28,7 +28,7 @@ const web = (extra = '') =>
   ]);
 
 async function service(app: string, name = 'web') {
-  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-${app}-${name}`] }));
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${ecsService(app, name)}`] }));
   return res.services?.[0];
 }
 
@@ -44,7 +44,7 @@ describe('deploy scenarios', () => {
     const first = await rack.deploy('blog', await web('one'));
     const second = await rack.deploy('blog', await web('two'), 'b.tar.gz');
     expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect((await service('blog'))?.taskDefinition).toMatch(/blog-web:2$/);
+    expect((await service('blog'))?.taskDefinition).toMatch(/--blog--web:2$/);
     const releases = await store.listReleases('blog');
     expect(releases.map((r) => [r.number, r.status])).toEqual([
       [2, 'active'],
@@ -53,9 +53,9 @@ describe('deploy scenarios', () => {
     expect((await store.getApp('blog'))?.currentRelease).toBe(releases[0]!.id);
     expect(releases[0]!.previousReleaseId).toBe(releases[1]!.id);
     const update = rack.calls.named('UpdateService')[0]!.input;
-    expect(update).toMatchObject({ service: `${TEST_RACK}-blog-web`, forceNewDeployment: true, taskDefinition: expect.stringMatching(/blog-web:2$/) });
+    expect(update).toMatchObject({ service: `${ecsService('blog', 'web')}`, forceNewDeployment: true, taskDefinition: expect.stringMatching(/--blog--web:2$/) });
     const notes = await rack.notifications();
-    expect(notes.at(-1)!.message).toContain(`${TEST_RACK}-blog-web:1 → ${TEST_RACK}-blog-web:2`);
+    expect(notes.at(-1)!.message).toContain(`${ecsService('blog', 'web')}:1 → ${ecsService('blog', 'web')}:2`);
   });
 
   it('retires a service the new manifest dropped: service, host rule, target group and alarms deleted after the rollout', async () => {
@@ -67,7 +67,7 @@ describe('deploy scenarios', () => {
     const run = await rack.deploy('slim', await buildTarball([{ name: 'rackless.yml', body: 'services:\n  web:\n    image: httpd:2.4\n    port: 80\n' }]), 'b.tar.gz');
     expect(run.status).toBe('SUCCEEDED');
     expect(run.statesEntered).toContain('Retire');
-    expect(rack.calls.named('DeleteService').map((c) => c.input)).toEqual([{ cluster: rack.resources.cluster, service: `${TEST_RACK}-slim-admin`, force: true }]);
+    expect(rack.calls.named('DeleteService').map((c) => c.input)).toEqual([{ cluster: rack.resources.cluster, service: `${ecsService('slim', 'admin')}`, force: true }]);
     expect(rack.calls.named('DeleteTargetGroup')).toHaveLength(1);
     expect((await service('slim', 'admin'))?.status ?? 'INACTIVE').not.toBe('ACTIVE');
     expect((await service('slim'))?.status).toBe('ACTIVE');
@@ -134,7 +134,7 @@ describe('deploy scenarios', () => {
       'Outcome',
       'Deploy failed',
     ]);
-    expect((await service('cart'))?.taskDefinition).toMatch(/cart-web:1$/);
+    expect((await service('cart'))?.taskDefinition).toMatch(/--cart--web:1$/);
     expect((await store.getApp('cart'))!.currentRelease).toBe(before);
     const [latest] = await store.listReleases('cart');
     expect(latest!.status).toBe('failed');
@@ -149,7 +149,7 @@ describe('deploy scenarios', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('TOO_MANY_FAILED_TASKS');
     expect(run.statesEntered).not.toContain('Verify');
-    expect((await service('api'))?.taskDefinition).toMatch(/api-web:1$/);
+    expect((await service('api'))?.taskDefinition).toMatch(/--api--web:1$/);
     const note = (await rack.notifications()).at(-1)!;
     expect(note.attributes).toMatchObject({ status: 'rolled-back', service: 'web' });
     expect(note.message).toContain('Error: DATABASE_URL is not set');
@@ -171,7 +171,7 @@ describe('deploy scenarios', () => {
     expect(run.statesEntered).toContain('Verify');
     expect(run.error).toBe('ROLLOUT_DEADLINE');
     expect(rack.calls.named('DescribeServices').length).toBeGreaterThanOrEqual(1);
-    expect((await service('quiet'))?.taskDefinition).toMatch(/quiet-web:1$/);
+    expect((await service('quiet'))?.taskDefinition).toMatch(/--quiet--web:1$/);
     // the deadline is the rack's: 1,800 s of simulated time passed, none of it waited for
     expect(rack.scheduler.jumps).toContainEqual(expect.any(Number));
   });
@@ -278,7 +278,7 @@ describe('deploy scenarios', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe(code);
     expect(rack.calls.mutating(PROMOTING_CLIENTS)).toEqual([]);
-    expect((await service('good'))?.taskDefinition).toMatch(/good-web:\d+$/);
+    expect((await service('good'))?.taskDefinition).toMatch(/--good--web:\d+$/);
     const current = await store.currentRelease('good');
     expect(current?.status).toBe('active');
     const note = (await rack.notifications()).at(-1)!;

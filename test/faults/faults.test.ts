@@ -5,7 +5,7 @@ import type { LocalRack } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 let rack: LocalRack;
@@ -29,7 +29,7 @@ const twoServices = (version: string, app: string) =>
   ]);
 
 async function revisions(app: string) {
-  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: ['web', 'worker'].map((s) => `${TEST_RACK}-${app}-${s}`) }));
+  const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: ['web', 'worker'].map((s) => `${ecsService(app, s)}`) }));
   return Object.fromEntries((res.services ?? []).map((s) => [s.serviceName!.split('-').pop(), s.taskDefinition!.split(':').pop()]));
 }
 
@@ -74,7 +74,9 @@ describe('faults', () => {
     const releases = await store.listReleases(app);
     expect(releases.map((r) => r.number)).toEqual([1]);
     expect(rack.calls.named('CreateService')).toHaveLength(2);
-    const services = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${TEST_RACK}-${app}-web`, `${TEST_RACK}-${app}-worker`] }));
+    const services = await rack.aws.ecs.send(
+      new DescribeServicesCommand({ cluster: rack.resources.cluster, services: [`${ecsService(app, 'web')}`, `${ecsService(app, 'worker')}`] }),
+    );
     expect(services.services).toHaveLength(2);
     const groups = await rack.aws.elb.send(new DescribeTargetGroupsCommand({}));
     expect(groups.TargetGroups?.filter((g) => g.TargetGroupName?.startsWith(`${app}-web`))).toHaveLength(1);
@@ -150,8 +152,8 @@ describe('faults', () => {
     );
     expect(run.error).toBe('PROMOTE_FAILED');
     expect(run.statesEntered).toEqual(expect.arrayContaining(['Promote failed', 'Rollback']));
-    const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: ['api', 'jobs'].map((s) => `${TEST_RACK}-partial-${s}`) }));
-    expect(res.services!.map((s) => s.taskDefinition!.split('/').pop())).toEqual([`${TEST_RACK}-partial-api:1`, `${TEST_RACK}-partial-jobs:1`]);
+    const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: ['api', 'jobs'].map((s) => `${ecsService('partial', s)}`) }));
+    expect(res.services!.map((s) => s.taskDefinition!.split('/').pop())).toEqual([`${ecsService('partial', 'api')}:1`, `${ecsService('partial', 'jobs')}:1`]);
     const note = (await rack.notifications()).at(-1);
     expect(note!.attributes).toMatchObject({ status: 'rolled-back', step: 'Promote' });
     expect(note!.message).toContain('jobs');

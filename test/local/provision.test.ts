@@ -12,7 +12,7 @@ import { SKIPPED_TYPES } from '../../local/provision.js';
 import { mapIntrinsics, packagedTemplate, presentResources, type Template } from '../../local/template.js';
 import { ENV_NAMES } from '../../shared/config.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK, TEST_STAGE } from '../support/stage.js';
+import { TEST_RACK, TEST_STAGE, ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
 /**
@@ -134,8 +134,8 @@ describe('two racks side by side in one process', () => {
       expect([here.status, there.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
       expect(rack.name).toBe(TEST_RACK);
       expect(other.name).toBe('rackless-local');
-      expect((await rack.store.currentRelease('twin'))?.taskDefinitions.web).toContain(`${TEST_RACK}-twin-web:1`);
-      expect((await other.store.currentRelease('twin'))?.taskDefinitions.web).toContain('rackless-local-twin-web:1');
+      expect((await rack.store.currentRelease('twin'))?.taskDefinitions.web).toContain(`${ecsService('twin', 'web')}:1`);
+      expect((await other.store.currentRelease('twin'))?.taskDefinitions.web).toContain('rackless-local--twin--web:1');
       expect(rack.functions.get('prepare').environment.TABLE_NAME).not.toBe(other.functions.get('prepare').environment.TABLE_NAME);
     } finally {
       await moto.stop();

@@ -4,7 +4,7 @@ import type { LocalRack } from '../../local/rack.js';
 import { loadEvent } from '../support/fixtures.js';
 import { localRack } from '../support/local-rack.js';
 
-// The sample alarm belongs to rack rackless-demo: rackless-demo-shop-web-unhealthy.
+// The sample alarm belongs to rack rackless-demo: rackless-demo--shop--web--unhealthy.
 let rack: LocalRack;
 
 beforeAll(async () => {
@@ -32,12 +32,12 @@ describe('alarm-notify', () => {
 
     const results = await publish(alarm);
 
-    expect(results).toEqual([{ messageId: expect.any(String), status: 'published', alarm: 'rackless-demo-shop-web-unhealthy', app: 'shop', service: 'web' }]);
+    expect(results).toEqual([{ messageId: expect.any(String), status: 'published', alarm: 'rackless-demo--shop--web--unhealthy', app: 'shop', service: 'web' }]);
     const notes = await rack.notifications();
     expect(notes).toHaveLength(1);
-    expect(notes[0]!.subject).toBe('ALARM: rackless-demo-shop-web-unhealthy');
+    expect(notes[0]!.subject).toBe('ALARM: rackless-demo--shop--web--unhealthy');
     expect(notes[0]!.attributes).toEqual({ kind: 'cloudwatch-alarm', severity: 'critical', app: 'shop', service: 'web', status: 'ALARM' });
-    expect(notes[0]!.message).toContain('Alarm rackless-demo-shop-web-unhealthy is ALARM (was OK) for service web of shop.');
+    expect(notes[0]!.message).toContain('Alarm rackless-demo--shop--web--unhealthy is ALARM (was OK) for service web of shop.');
     expect(notes[0]!.message).toContain('Metric: UnHealthyHostCount');
   });
 

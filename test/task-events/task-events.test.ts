@@ -4,12 +4,12 @@ import type { LocalRack, Notification } from '../../local/rack.js';
 import type { Store } from '../../shared/aws/store.js';
 import { loadEvent } from '../support/fixtures.js';
 import { localRack } from '../support/local-rack.js';
-import { TEST_RACK } from '../support/stage.js';
+import { TEST_RACK, ecsService } from '../support/stage.js';
 import { buildTarball } from '../support/tarballs.js';
 
-// The samples under events/ come from a rack named rackless-demo (services rackless-demo-shop-<service>).
+// The samples under events/ come from a rack named rackless-demo (services rackless-demo--shop--<service>).
 const RACK = TEST_RACK;
-const TASK_DEFINITION = 'arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo-shop-web:4';
+const TASK_DEFINITION = 'arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo--shop--web:4';
 let rack: LocalRack;
 let store: Store;
 
@@ -43,14 +43,14 @@ function taskEvent(fixture: string, service: string, taskId = `t${String(++seque
   event.id = `${taskId}-${event.detail.version}`;
   event.resources = [taskArn];
   event.detail.taskArn = taskArn;
-  event.detail.group = `service:${RACK}-shop-${service}`;
+  event.detail.group = `service:${ecsService('shop', service)}`;
   for (const container of event.detail.containers) container.taskArn = taskArn;
   return event;
 }
 
 function serviceEvent(fixture: string, service: string): Record<string, any> {
   const event = loadEvent(fixture);
-  event.resources = [`arn:aws:ecs:us-east-1:123456789012:service/${RACK}/${RACK}-shop-${service}`];
+  event.resources = [`arn:aws:ecs:us-east-1:123456789012:service/${RACK}/${ecsService('shop', service)}`];
   return event;
 }
 
@@ -64,8 +64,8 @@ describe('task-events alarms', () => {
       'a failed ELB health check',
       'ecs-task-stopped-health-check',
       'health',
-      /failed the ELB health check of target group rackless-demo-shop-web/,
-      ['Health check: ELB health check of target group rackless-demo-shop-web', 'Target group: arn:aws:elasticloadbalancing'],
+      /failed the ELB health check of target group shop-web-fl46l67rt4od/,
+      ['Health check: ELB health check of target group shop-web-fl46l67rt4od', 'Target group: arn:aws:elasticloadbalancing'],
     ],
     [
       'exit 1',
@@ -86,7 +86,7 @@ describe('task-events alarms', () => {
     expect(note!.subject).toMatch(new RegExp(`^shop/${service}: crash loop, 1 stops`));
     expect(note!.message).toMatch(cause);
     for (const line of evidence) expect(note!.message).toContain(line);
-    expect(note!.message).toContain('Task definition: rackless-demo-shop-web:4');
+    expect(note!.message).toContain('Task definition: rackless-demo--shop--web:4');
   });
 
   it('names the release that registered the task definition and adds the task’s last log lines', async () => {
@@ -130,7 +130,7 @@ describe('task-events alarms', () => {
 
     expect(result).toMatchObject({ expected: true, alarm: 'ignored' });
     expect(await rack.notifications()).toEqual([]);
-    expect(await store.readAlarmState(`${RACK}-shop-${service}`)).toBeUndefined();
+    expect(await store.readAlarmState(`${ecsService('shop', service)}`)).toBeUndefined();
   });
 
   it('counts a duplicated stop (same taskArn and version) once', async () => {
@@ -142,9 +142,9 @@ describe('task-events alarms', () => {
 
     expect(results.map((r) => r.alarm).sort()).toEqual(['alarmed', 'ignored', 'ignored']);
     expect(ofKind(await rack.notifications(), 'crash-loop')).toHaveLength(1);
-    expect((await store.readAlarmState(`${RACK}-shop-dup`))?.windows.crash?.count).toBe(1);
+    expect((await store.readAlarmState(`${ecsService('shop', 'dup')}`))?.windows.crash?.count).toBe(1);
     await deliver(taskEvent('ecs-task-stopped-oom', 'dup'));
-    expect((await store.readAlarmState(`${RACK}-shop-dup`))?.windows.crash?.count).toBe(2);
+    expect((await store.readAlarmState(`${ecsService('shop', 'dup')}`))?.windows.crash?.count).toBe(2);
   });
 
   // a storm of STORM stops (npm run test:stress: 500)
@@ -156,7 +156,7 @@ describe('task-events alarms', () => {
 
     expect(outcomes.filter((o) => o === 'alarmed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'counted')).toHaveLength(STORM - 1);
-    const state = await store.readAlarmState(`${RACK}-shop-storm`);
+    const state = await store.readAlarmState(`${ecsService('shop', 'storm')}`);
     expect(state).toMatchObject({ alarmed: true, episodeStops: STORM, windows: { crash: { count: STORM } } });
     expect(ofKind(await rack.notifications(), 'crash-loop', 'storm')).toHaveLength(1);
 
@@ -224,6 +224,6 @@ describe('task-events resuming a deploy', () => {
     const [release] = await store.listReleases('crashy');
     expect(alarm!.attributes.release).toBe(release!.id);
     expect(deploy!.attributes).toMatchObject({ app: 'crashy', status: 'rolled-back', step: 'Watch', service: 'web' });
-    expect((await store.readAlarmState(`${RACK}-crashy-web`))?.episodeStops).toBe(4);
+    expect((await store.readAlarmState(`${ecsService('crashy', 'web')}`))?.episodeStops).toBe(4);
   });
 });

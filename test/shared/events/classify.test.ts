@@ -4,7 +4,7 @@ import type { EcsDeploymentStateChangeEvent, EcsServiceActionEvent, EcsTaskState
 import { loadEvent } from '../../support/fixtures.js';
 
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/rackless-demo';
-const TARGET_GROUP = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/rackless-demo-shop-web/6d0ecf831eec9f09';
+const TARGET_GROUP = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-web-fl46l67rt4od/6d0ecf831eec9f09';
 const NEW_DEPLOYMENT = 'ecs-svc/4921374503561749016';
 
 function taskDetail(name: string): EcsTaskStateChangeDetail {
@@ -23,13 +23,13 @@ describe('classifyTaskStop', () => {
   describe('on the sample events', () => {
     it.each<[string, StopCause, boolean, string]>([
       ['ecs-task-stopped-oom', 'oom', false, 'container web ran out of memory (exit 137)'],
-      ['ecs-task-stopped-health-check', 'health-check', false, 'task failed the ELB health check of target group rackless-demo-shop-web'],
+      ['ecs-task-stopped-health-check', 'health-check', false, 'task failed the ELB health check of target group shop-web-fl46l67rt4od'],
       ['ecs-task-stopped-exit-1', 'exit', false, 'container web exited with code 1'],
       ['ecs-task-stopped-scale-in', 'scale-in', true, `task stopped by scale-in (deployment ${NEW_DEPLOYMENT})`],
       ['ecs-task-stopped-user', 'user', true, 'task stopped by a user'],
     ])('%s → %s', (fixture, cause, expected, summary) => {
       const stop = classifyTaskStop(taskDetail(fixture));
-      expect(stop).toMatchObject({ cause, expected, summary, service: 'rackless-demo-shop-web', clusterArn: CLUSTER, lastStatus: 'STOPPED' });
+      expect(stop).toMatchObject({ cause, expected, summary, service: 'rackless-demo--shop--web', clusterArn: CLUSTER, lastStatus: 'STOPPED' });
     });
 
     it('keeps the OOM evidence a notification needs', () => {
@@ -43,14 +43,14 @@ describe('classifyTaskStop', () => {
         oom: true,
       });
       expect(stop.version).toBe(5);
-      expect(stop.taskDefinitionArn).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo-shop-web:4');
+      expect(stop.taskDefinitionArn).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo--shop--web:4');
       expect(stop.startedBy).toBe(NEW_DEPLOYMENT);
     });
 
     it('extracts the target group of a failed ELB health check', () => {
       const stop = classifyTaskStop(taskDetail('ecs-task-stopped-health-check'))!;
       expect(stop.evidence.targetGroup).toBe(TARGET_GROUP);
-      expect(stop.evidence.healthCheck).toBe('ELB health check of target group rackless-demo-shop-web');
+      expect(stop.evidence.healthCheck).toBe('ELB health check of target group shop-web-fl46l67rt4od');
     });
 
     it('names a pull failure and the image error', () => {
@@ -203,7 +203,7 @@ describe('classifyTaskStop', () => {
     });
 
     it('leaves service out for standalone tasks', () => {
-      expect(classifyTaskStop(stoppedWith({ group: 'family:rackless-demo-shop-web' }))!.service).toBeUndefined();
+      expect(classifyTaskStop(stoppedWith({ group: 'family:rackless-demo--shop--web' }))!.service).toBeUndefined();
     });
   });
 });
@@ -215,7 +215,7 @@ describe('classifyDeployment', () => {
     ['ecs-deployment-failed', 'failed'],
   ])('%s → %s', (fixture, outcome) => {
     const deployment = classifyDeployment(loadEvent<EcsDeploymentStateChangeEvent>(fixture));
-    expect(deployment).toMatchObject({ outcome, deploymentId: NEW_DEPLOYMENT, service: 'rackless-demo-shop-web', clusterArn: CLUSTER });
+    expect(deployment).toMatchObject({ outcome, deploymentId: NEW_DEPLOYMENT, service: 'rackless-demo--shop--web', clusterArn: CLUSTER });
     expect(deployment.rollbackTo).toBeUndefined();
   });
 
@@ -243,10 +243,10 @@ describe('classifyServiceAction', () => {
     const action = classifyServiceAction(loadEvent<EcsServiceActionEvent>('ecs-service-action-steady'));
     expect(action).toEqual({
       eventName: 'SERVICE_STEADY_STATE',
-      service: 'rackless-demo-shop-web',
+      service: 'rackless-demo--shop--web',
       clusterArn: CLUSTER,
       severity: 'info',
-      summary: 'service rackless-demo-shop-web reached a steady state',
+      summary: 'service rackless-demo--shop--web reached a steady state',
       steady: true,
     });
   });
@@ -256,13 +256,13 @@ describe('classifyServiceAction', () => {
     expect(action.severity).toBe('critical');
     expect(action.steady).toBe(false);
     expect(action.reason).toBe('RESOURCE:MEMORY');
-    expect(action.summary).toBe('service rackless-demo-shop-web cannot place a task: no container instance has enough free memory (RESOURCE:MEMORY)');
+    expect(action.summary).toBe('service rackless-demo--shop--web cannot place a task: no container instance has enough free memory (RESOURCE:MEMORY)');
   });
 
   it.each([
-    ['WARN', 'SERVICE_TASK_START_IMPAIRED', 'warning', 'service rackless-demo-shop-web is unable to consistently start tasks'],
-    ['ERROR', 'SERVICE_TASK_CONFIGURATION_FAILURE', 'critical', 'service rackless-demo-shop-web cannot start a task because of its configuration: RESOURCE:MEMORY'],
-    ['INFO', 'SERVICE_DESIRED_COUNT_UPDATED', 'info', 'service rackless-demo-shop-web: SERVICE_DESIRED_COUNT_UPDATED (RESOURCE:MEMORY)'],
+    ['WARN', 'SERVICE_TASK_START_IMPAIRED', 'warning', 'service rackless-demo--shop--web is unable to consistently start tasks'],
+    ['ERROR', 'SERVICE_TASK_CONFIGURATION_FAILURE', 'critical', 'service rackless-demo--shop--web cannot start a task because of its configuration: RESOURCE:MEMORY'],
+    ['INFO', 'SERVICE_DESIRED_COUNT_UPDATED', 'info', 'service rackless-demo--shop--web: SERVICE_DESIRED_COUNT_UPDATED (RESOURCE:MEMORY)'],
   ])('maps %s %s to %s', (eventType, eventName, severity, summary) => {
     const event = loadEvent<EcsServiceActionEvent>('ecs-service-action-placement-failure');
     Object.assign(event.detail, { eventType, eventName });
@@ -272,14 +272,14 @@ describe('classifyServiceAction', () => {
 
 describe('parseServiceArn', () => {
   it('reads the long format', () => {
-    expect(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/rackless-demo/rackless-demo-shop-web')).toEqual({
-      service: 'rackless-demo-shop-web',
+    expect(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/rackless-demo/rackless-demo--shop--web')).toEqual({
+      service: 'rackless-demo--shop--web',
       clusterArn: CLUSTER,
     });
   });
 
   it('reads the old short format, which names no cluster', () => {
-    expect(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/rackless-demo-shop-web')).toEqual({ service: 'rackless-demo-shop-web' });
+    expect(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/rackless-demo--shop--web')).toEqual({ service: 'rackless-demo--shop--web' });
   });
 
   it('rejects other ARNs', () => {
@@ -301,13 +301,13 @@ describe('parseEcsEvent', () => {
     expect(parsed).toEqual({
       type: 'task',
       taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/rackless-demo/0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5',
-      service: 'rackless-demo-shop-web',
+      service: 'rackless-demo--shop--web',
       lastStatus: 'RUNNING',
       running: {
         taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/rackless-demo/0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5',
-        taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo-shop-web:4',
+        taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/rackless-demo--shop--web:4',
         clusterArn: CLUSTER,
-        service: 'rackless-demo-shop-web',
+        service: 'rackless-demo--shop--web',
         startedBy: NEW_DEPLOYMENT,
         startedAt: '2026-03-02T14:08:36.266Z',
         version: 3,

@@ -8,8 +8,8 @@ function sampleAlarm(): CloudWatchAlarmMessage {
 }
 
 describe('alarmName', () => {
-  it('builds <rack>-<app>-<service>-<metric>', () => {
-    expect(alarmName('rackless-demo', 'shop', 'web', 'unhealthy')).toBe('rackless-demo-shop-web-unhealthy');
+  it('builds <rack>--<app>--<service>--<metric>', () => {
+    expect(alarmName('rackless-demo', 'shop', 'web', 'unhealthy')).toBe('rackless-demo--shop--web--unhealthy');
   });
 
   it('round-trips through parseAlarmName', () => {
@@ -19,31 +19,34 @@ describe('alarmName', () => {
   });
 
   it.each([
-    ['a metric with a hyphen', ['r', 'a', 's', 'high-cpu'], /metric "high-cpu"/],
-    ['an empty app', ['r', '', 's', 'cpu'], /app ""/],
-    ['a space in the service', ['r', 'a', 'my service', 'cpu'], /service "my service"/],
-    ['a name over 255 characters', ['r'.repeat(250), 'a', 's', 'cpu'], /longer than 255/],
+    ['a metric with a hyphen', ['r', 'ab', 's', 'high-cpu'], /metric "high-cpu"/],
+    ['an empty app', ['r', '', 's', 'cpu'], /app name ""/],
+    ['a space in the service', ['r', 'ab', 'my service', 'cpu'], /service name "my service"/],
+    ['an app holding the separator', ['r', 'my--shop', 's', 'cpu'], /app name "my--shop"/],
   ])('rejects %s', (_label, [rack, app, service, metric], message) => {
     expect(() => alarmName(rack!, app!, service!, metric!)).toThrow(message);
   });
 });
 
 describe('parseAlarmName', () => {
-  it('uses the known rack to keep a hyphenated app whole', () => {
-    expect(parseAlarmName('rackless-demo-my-shop-web-cpu', 'rackless-demo')).toMatchObject({ app: 'my-shop', service: 'web', metric: 'cpu' });
+  it('keeps hyphenated apps and services whole: the separator is --', () => {
+    expect(parseAlarmName('rackless-demo--my-shop--web-v2--cpu', 'rackless-demo')).toMatchObject({ app: 'my-shop', service: 'web-v2', metric: 'cpu' });
+    expect(parseAlarmName('rackless-demo--my-shop--web-v2--cpu')).toMatchObject({ rack: 'rackless-demo', app: 'my-shop', service: 'web-v2' });
   });
 
-  it('does not claim an alarm of another rack', () => {
-    expect(parseAlarmName('other-rack-shop-web-cpu', 'rackless-demo')).toBeUndefined();
+  it('does not claim an alarm of another rack, even one whose name starts like this one', () => {
+    expect(parseAlarmName('other-rack--shop--web--cpu', 'rackless-demo')).toBeUndefined();
+    expect(parseAlarmName('rackless-demo-x--shop--web--cpu', 'rackless-demo')).toBeUndefined();
   });
 
   it('does not claim a name too short for the convention', () => {
     expect(parseAlarmName('HighCPU')).toBeUndefined();
     expect(parseAlarmName('shop-web-cpu')).toBeUndefined();
+    expect(parseAlarmName('shop--web--cpu')).toBeUndefined();
   });
 
-  it('splits ECS service and target group names the same way', () => {
-    expect(splitServiceName('rackless-demo-shop-web')).toEqual({ rack: 'rackless-demo', app: 'shop', service: 'web' });
+  it('splits ECS service names the same way', () => {
+    expect(splitServiceName('rackless-demo--shop--web')).toEqual({ rack: 'rackless-demo', app: 'shop', service: 'web' });
   });
 });
 
@@ -55,11 +58,13 @@ describe('parseCloudWatchAlarm', () => {
     expect(parseCloudWatchAlarm(JSON.stringify(alarm))).toMatchObject({ app: 'my-shop', service: 'api-v2' });
   });
 
-  it('falls back to the target group dimension for an alarm named otherwise', () => {
+  it('does not guess an owner from a target group dimension (its name is a prefix and a hash)', () => {
     const alarm = sampleAlarm();
     alarm.AlarmName = 'HighUnhealthyHosts';
     alarm.AlarmDescription = null;
-    expect(parseCloudWatchAlarm(JSON.stringify(alarm))).toMatchObject({ app: 'shop', service: 'web' });
+    const parsed = parseCloudWatchAlarm(JSON.stringify(alarm));
+    expect(parsed).not.toHaveProperty('app');
+    expect(parsed).not.toHaveProperty('service');
   });
 
   it('falls back to the ECS ServiceName dimension', () => {
@@ -70,7 +75,7 @@ describe('parseCloudWatchAlarm', () => {
       Namespace: 'AWS/ECS',
       Dimensions: [
         { name: 'ClusterName', value: 'rackless-demo' },
-        { name: 'ServiceName', value: 'rackless-demo-shop-worker' },
+        { name: 'ServiceName', value: 'rackless-demo--shop--worker' },
       ],
     };
     expect(parseCloudWatchAlarm(JSON.stringify(alarm), { rack: 'rackless-demo' })).toMatchObject({ app: 'shop', service: 'worker', metric: 'CPUUtilization' });

@@ -47,9 +47,9 @@ function failedDeploy(overrides: Partial<Extract<Notification, { kind: 'deploy' 
       stoppedReason: 'Essential container in task exited',
       exitCode: 137,
       oom: true,
-      healthCheck: 'ELB health check of target group rackless-demo-shop-web',
+      healthCheck: 'ELB health check of target group shop-web-fl46l67rt4od',
       logLines: ['\u001b[32minfo\u001b[0m listening on :3000', 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory'],
-      link: 'https://console.aws.amazon.com/ecs/v2/clusters/rackless-demo/services/rackless-demo-shop-web',
+      link: 'https://console.aws.amazon.com/ecs/v2/clusters/rackless-demo/services/rackless-demo--shop--web',
     },
     ...overrides,
   };
@@ -109,7 +109,7 @@ describe('renderNotification', () => {
         'shop/web: crash loop, 4 stops in 5m00s - exit 1',
       ],
       ['drain', { kind: 'drain', status: 'drained', instanceId: 'i-0abc', autoScalingGroup: 'asg', tasksLeft: 0, waitedSeconds: 70 }, 'Instance i-0abc: drained'],
-      ['alarm', { kind: 'cloudwatch-alarm', alarmName: 'rackless-demo-shop-web-unhealthy', state: 'OK', reason: 'fine' }, 'OK: rackless-demo-shop-web-unhealthy'],
+      ['alarm', { kind: 'cloudwatch-alarm', alarmName: 'rackless-demo--shop--web--unhealthy', state: 'OK', reason: 'fine' }, 'OK: rackless-demo--shop--web--unhealthy'],
     ])('reads well when %s', (_label, n, subject) => {
       expect(renderNotification(n).subject).toBe(subject);
     });
@@ -164,8 +164,8 @@ describe('renderNotification', () => {
         'Stopped reason: Essential container in task exited',
         'Exit code: 137',
         'Out of memory: yes',
-        'Health check: ELB health check of target group rackless-demo-shop-web',
-        'Link: https://console.aws.amazon.com/ecs/v2/clusters/rackless-demo/services/rackless-demo-shop-web',
+        'Health check: ELB health check of target group shop-web-fl46l67rt4od',
+        'Link: https://console.aws.amazon.com/ecs/v2/clusters/rackless-demo/services/rackless-demo--shop--web',
       ]) {
         expect(lines).toContain(line);
       }
@@ -252,7 +252,7 @@ describe('renderNotification', () => {
     it('recovers app and service from the alarm name', () => {
       expect(alarm).toEqual({
         kind: 'cloudwatch-alarm',
-        alarmName: 'rackless-demo-shop-web-unhealthy',
+        alarmName: 'rackless-demo--shop--web--unhealthy',
         state: 'ALARM',
         previousState: 'OK',
         reason: expect.stringMatching(/^Threshold Crossed: 2 out of the last 2 datapoints/),
@@ -265,8 +265,8 @@ describe('renderNotification', () => {
 
     it('renders as a critical notification for the service', () => {
       const rendered = renderNotification(alarm);
-      expect(rendered.subject).toBe('ALARM: rackless-demo-shop-web-unhealthy');
-      expect(rendered.message.split('\n')[0]).toBe('Alarm rackless-demo-shop-web-unhealthy is ALARM (was OK) for service web of shop.');
+      expect(rendered.subject).toBe('ALARM: rackless-demo--shop--web--unhealthy');
+      expect(rendered.message.split('\n')[0]).toBe('Alarm rackless-demo--shop--web--unhealthy is ALARM (was OK) for service web of shop.');
       expect(rendered.message).toContain('Metric: UnHealthyHostCount');
       expect(rendered.attributes).toEqual({ kind: 'cloudwatch-alarm', severity: 'critical', app: 'shop', service: 'web', status: 'ALARM' });
     });

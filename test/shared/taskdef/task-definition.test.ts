@@ -43,17 +43,18 @@ const args = (service: ServiceSpec, overrides: Partial<TaskDefinitionArgs> = {})
 });
 
 describe('taskDefinitionFamily', () => {
-  it('joins rack, app and service', () => {
-    expect(taskDefinitionFamily('prod', 'shop', 'web')).toBe('prod-shop-web');
+  it('joins rack, app and service with --', () => {
+    expect(taskDefinitionFamily('prod', 'shop', 'web')).toBe('prod--shop--web');
   });
 
   it.each([
-    ['a dot', 'prod.eu', 'shop', 'web'],
-    ['a slash', 'prod', 'shop/x', 'web'],
-    ['more than 255 characters', 'r'.repeat(250), 'shop', 'web'],
-  ])('refuses a family with %s', (_, rack, app, service) => {
+    ['a dot in the rack', 'prod.eu', 'shop', 'web', /^TASK_FAMILY_INVALID: /],
+    ['more than 255 characters', 'r'.repeat(250), 'shop', 'web', /^TASK_FAMILY_INVALID: /],
+    ['a slash in the app', 'prod', 'shop/x', 'web', /^NAME_INVALID: app name "shop\/x"/],
+    ['an app holding the separator', 'prod', 'shop--x', 'web', /^NAME_INVALID: app name "shop--x"/],
+  ])('refuses a family with %s', (_, rack, app, service, message) => {
     expect(() => taskDefinitionFamily(rack, app, service)).toThrow(ManifestInvalid);
-    expect(() => taskDefinitionFamily(rack, app, service)).toThrow(/^TASK_FAMILY_INVALID: /);
+    expect(() => taskDefinitionFamily(rack, app, service)).toThrow(message);
   });
 });
 
@@ -74,7 +75,7 @@ describe('taskDefinitionInput', () => {
     const input = taskDefinitionInput(args(services().web));
 
     expect(input).toMatchObject({
-      family: 'prod-shop-web',
+      family: 'prod--shop--web',
       networkMode: 'bridge',
       requiresCompatibilities: ['EC2'],
       cpu: '512',
@@ -83,10 +84,10 @@ describe('taskDefinitionInput', () => {
       taskRoleArn: 'arn:aws:iam::123456789012:role/prod-task',
     });
     expect(input.tags).toEqual([
-      { key: 'app', value: 'shop' },
-      { key: 'rack', value: 'prod' },
-      { key: 'release', value: 'R0007' },
-      { key: 'service', value: 'web' },
+      { key: 'rackless:rack', value: 'prod' },
+      { key: 'rackless:app', value: 'shop' },
+      { key: 'rackless:service', value: 'web' },
+      { key: 'rackless:release', value: 'R0007' },
     ]);
   });
 
@@ -159,7 +160,7 @@ describe('taskDefinitionInput', () => {
     const input = taskDefinitionInput(args(services().worker, { image: 'busybox:1.36', taskRoleArn: undefined }));
     const [container] = input.containerDefinitions!;
 
-    expect(input.family).toBe('prod-shop-worker');
+    expect(input.family).toBe('prod--shop--worker');
     expect(input).not.toHaveProperty('taskRoleArn');
     expect(container).not.toHaveProperty('portMappings');
     expect(container).not.toHaveProperty('command');
