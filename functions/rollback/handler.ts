@@ -1,5 +1,6 @@
-// AWS calls: ecs:DescribeServices, ecs:UpdateService, dynamodb:GetItem, dynamodb:UpdateItem
+// AWS calls: ecs:DescribeServices, ecs:UpdateService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, dynamodb:GetItem, dynamodb:UpdateItem
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import { configOf, type Env } from '../../shared/config.js';
@@ -12,7 +13,7 @@ export type Deps = RollbackDeps & { now: Clock };
 
 export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
   const config = configOf(env);
-  return { ecs: aws(ECSClient), store: storeOf(config, aws, now), rack: rackOf(config), now };
+  return { ecs: aws(ECSClient), elb: aws(ElasticLoadBalancingV2Client), store: storeOf(config, aws, now), rack: rackOf(config), now };
 }
 
 export function makeHandler(deps: Deps) {

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ServiceAlarmState } from '../alarms/decision.js';
 import type { SourceObject } from '../deploy/state.js';
+import type { DomainClaim, DomainRegistry } from '../domains.js';
 import { NotFound } from '../errors.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
 import {
@@ -51,6 +52,7 @@ import {
  *   TASKDEF#<arn> / WATCH|STOPS      which watch follows the task definition; its stops before there was one
  *   ALARM#<service> / STATE          a service's alarm windows and episode (storm suppression)
  *   SEEN#<key> / SEEN                dedupe of at-least-once events (TTL)
+ *   RACK / DOMAINS                   every app's claimed hosts, versioned (one item: a claim is one conditional write)
  */
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
@@ -65,6 +67,7 @@ const outcomeKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`
 const taskDefinitionPointerKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'WATCH' });
 const stopsKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'STOPS' });
 const alarmKey = (serviceName: string) => ({ pk: `ALARM#${serviceName}`, sk: 'STATE' });
+const DOMAINS_KEY = { pk: 'RACK', sk: 'DOMAINS' };
 const CHANNELS = ['crash', 'warning'] as const;
 
 export function isConditionFailure(error: unknown): boolean {
@@ -312,6 +315,25 @@ export class DynamoStore implements Store {
 
   async forgetSighting(key: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `SEEN#${key}`, sk: 'SEEN' } }));
+  }
+
+  // ---- domain claims ----
+  async getDomains(): Promise<DomainRegistry> {
+    const item = await this.get(DOMAINS_KEY);
+    return { version: Number(item?.version ?? 0), claims: ((item?.claims ?? []) as DomainClaim[]).map(({ host, app, service }) => ({ host, app, service })) };
+  }
+
+  async putDomains(expectedVersion: number, claims: DomainClaim[]): Promise<boolean> {
+    // one item of at most 400 KB: about 3,000 claims of 100-character hosts, thirty times what
+    // the load balancer's 100 rules can route
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...DOMAINS_KEY, version: expectedVersion + 1, claims, updatedAt: this.iso() },
+        ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :version',
+        ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':version': expectedVersion } }),
+      }),
+    );
   }
 
   // ---- queue and lock ----

@@ -11,6 +11,7 @@ import {
   paginateDescribeRules,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { hostTagValue } from '../domains.js';
 import type { HealthCheck } from '../manifest/types.js';
 import { serviceNames } from '../names.js';
 import { assertOwned, tagMap } from './owner.js';
@@ -118,6 +119,24 @@ export async function ensureTargetGroup(
   return arn;
 }
 
+/** Deletes every rule of these listeners that forwards to the target group; the rules deleted. */
+export async function deleteRulesForwardingTo(elb: ElasticLoadBalancingV2Client, listenerArns: string[], targetGroupArn: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const listenerArn of listenerArns) {
+    for (const rule of await listRules(elb, listenerArn)) {
+      if (rule.IsDefault || !ruleTargetGroups(rule).includes(targetGroupArn)) continue;
+      await elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));
+      deleted.push(rule.RuleArn!);
+    }
+  }
+  return deleted;
+}
+
+/** The rack's listeners: HTTP, and HTTPS when it has a certificate. */
+export function rackListeners(rack: { listenerArn: string; httpsListenerArn?: string }): string[] {
+  return [rack.listenerArn, rack.httpsListenerArn].filter((arn): arn is string => !!arn);
+}
+
 /** ALB listener rule priorities run 1–50000; wildcard hosts sort after exact ones. */
 const EXACT_PRIORITIES = [1, 39_999] as const;
 const WILDCARD_PRIORITIES = [40_000, 50_000] as const;
@@ -161,7 +180,7 @@ export async function ensureHostRules(
             Priority: priority,
             Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [domain] } }],
             Actions: [{ Type: 'forward', TargetGroupArn: args.targetGroupArn }],
-            Tags: Object.entries({ ...args.tags, domain }).map(([Key, Value]) => ({ Key, Value })),
+            Tags: Object.entries({ ...args.tags, domain: hostTagValue(domain) }).map(([Key, Value]) => ({ Key, Value })),
           }),
         );
         ruleArns.push(created.Rules?.[0]?.RuleArn ?? '');

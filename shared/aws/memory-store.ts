@@ -1,5 +1,6 @@
 import type { ServiceAlarmState } from '../alarms/decision.js';
 import type { SourceObject } from '../deploy/state.js';
+import type { DomainClaim, DomainRegistry } from '../domains.js';
 import { NotFound } from '../errors.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
 import {
@@ -64,6 +65,7 @@ export class MemoryStore implements Store {
   private readonly outcomes = new Map<string, Observation>();
   private readonly stops = new Map<string, { tasks: Set<string>; last: StopSummary }>();
   private readonly alarms = new Map<string, AlarmItem>();
+  private domains: DomainRegistry = { version: 0, claims: [] };
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -181,6 +183,17 @@ export class MemoryStore implements Store {
 
   async forgetSighting(key: string): Promise<void> {
     this.seen.delete(key);
+  }
+
+  // ---- domain claims ----
+  async getDomains(): Promise<DomainRegistry> {
+    return copy(this.domains);
+  }
+
+  async putDomains(expectedVersion: number, claims: DomainClaim[]): Promise<boolean> {
+    if (this.domains.version !== expectedVersion) return false;
+    this.domains = { version: expectedVersion + 1, claims: copy(claims) };
+    return true;
   }
 
   // ---- queue and lock ----

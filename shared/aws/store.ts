@@ -1,5 +1,6 @@
 import type { AlarmDecision, RecoveryDecision, ServiceAlarmState } from '../alarms/decision.js';
 import type { DeployOrder, ReleaseRef, SourceObject } from '../deploy/state.js';
+import type { DomainClaim, DomainRegistry } from '../domains.js';
 import type { Manifest } from '../manifest/types.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
 
@@ -154,6 +155,15 @@ export interface Store {
   acquireLock(app: string, lock: LockItem): Promise<boolean>;
   /** false when the lock is not this holder's */
   releaseLock(app: string, holder: string): Promise<boolean>;
+
+  // ---- domain claims (one registry for the rack's load balancer) ----
+  /** every claim and the registry's version (0 before the first claim) */
+  getDomains(): Promise<DomainRegistry>;
+  /**
+   * Replaces every claim at once, only if the registry is still at `expectedVersion`; false when
+   * another writer changed it since it was read (read again, decide again).
+   */
+  putDomains(expectedVersion: number, claims: DomainClaim[]): Promise<boolean>;
 
   // ---- rollout watches ----
   /** the watch and the pointers from each of its deployments and task definitions */

@@ -4,7 +4,9 @@ import { lastLogLines, taskLogStream } from '../aws/logs.js';
 import { publish } from '../aws/sns.js';
 import { parseFailure } from '../errors.js';
 import type { FailureReason, Notification, ServiceChange } from '../notify/types.js';
+import { hostsOf } from '../domains.js';
 import { handover, type QueueDeps } from '../queue/queue.js';
+import { settleDomains } from './claims.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { shortTaskDefinition, type StopSummary } from '../rollout/verdict.js';
 import type { DeployState, StepTimingEntry } from './state.js';
@@ -120,6 +122,12 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
   if (state.release) {
     if (outcome.status === 'succeeded') await deps.store.activateRelease(state.app, state.release.id);
     else if (!state.rollback) await deps.store.setReleaseStatus(state.app, state.release.id, 'failed', `${outcome.code}: ${outcome.message}`.slice(0, 2000));
+  }
+  // the app keeps claim to the hosts its current release routes, and only those: a failed first
+  // deploy lets go of everything it claimed, a retired service of its hosts. Only the lock's holder
+  // settles: a deploy superseded while it waited never claimed, and must not undo the running one's claim.
+  if ((await deps.store.getLock(state.app))?.holder === state.execution) {
+    await settleDomains(deps.store, state.app, hostsOf((await deps.store.currentRelease(state.app))?.manifest));
   }
   const build = buildFailure(state);
   if (build && state.build?.id)

@@ -9,6 +9,8 @@ import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../error
 import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
+import { hostsOf, unionHosts } from '../domains.js';
+import { claimDomains } from './claims.js';
 import { scanTarball, type ScanLimits } from '../tarball/scan.js';
 import type { BuildPlan, DeployState, ReleaseRef } from './state.js';
 
@@ -56,7 +58,11 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     throw new Superseded('SUPERSEDED', `a newer deploy (${newer.key ?? newer.execution}) arrived while this one was being prepared; it was not deployed`, { app: state.app });
   }
 
-  // validated: from here on, changes are allowed (the app's ECR repository, the build record)
+  // validated: from here on, changes are allowed. The first is the claim on the manifest's hosts,
+  // one conditional write that two apps cannot both win; until the deploy ends the app holds its
+  // current release's hosts as well (Notify settles the claims on whichever release is current).
+  await claimDomains(deps.store, { app: state.app, rackDomain: deps.rack.domain, check: hostsOf(manifest), write: unionHosts(hostsOf(current?.manifest), hostsOf(manifest)) });
+  // then the app's ECR repository and the build record
   const builds = manifest.services.filter((s) => s.build);
   const tag = state.execution.slice(0, 100);
   const build: BuildPlan = { needed: builds.length > 0, tag, images: {} };
@@ -102,7 +108,10 @@ async function readTarball(s3: S3Client, source: NonNullable<DeployState['source
   return scanTarball(body as AsyncIterable<Uint8Array>, limits);
 }
 
-/** Read-only: a domain routed to another app's target group fails the deploy before any change. */
+/**
+ * Read-only: a domain the listener already routes to another target group — a rule made by hand,
+ * or before claims were kept — fails the deploy before any change.
+ */
 async function checkDomains(deps: PrepareDeps, app: string, manifest: Manifest): Promise<void> {
   const routed = manifest.services.filter((s) => s.port && s.domains.length > 0);
   if (routed.length === 0) return;

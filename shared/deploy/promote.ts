@@ -1,7 +1,7 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { applyService, assertServicesOwned, clientToken, describeServices, primaryDeploymentId, serviceName } from '../aws/ecs.js';
-import { ensureHostRules, ensureTargetGroup, ownedTargetGroup, targetGroupName } from '../aws/elb.js';
+import { ensureHostRules, ensureTargetGroup, ownedTargetGroup, rackListeners, targetGroupName } from '../aws/elb.js';
 import { ownerTags } from '../names.js';
 import type { Store } from '../aws/store.js';
 import { isTransient, PromoteFailed } from '../errors.js';
@@ -51,7 +51,7 @@ export async function promote(state: DeployState, deps: PromoteDeps): Promise<De
           deregistrationDelay: spec.deregistrationDelay,
           tags,
         });
-        for (const listenerArn of [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn)) {
+        for (const listenerArn of rackListeners(deps.rack)) {
           await ensureHostRules(deps.elb, { listenerArn, targetGroupArn, domains: spec.domains, tags });
         }
       }

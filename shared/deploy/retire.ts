@@ -1,9 +1,9 @@
 import { DeleteAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DeleteServiceCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { DeleteRuleCommand, DeleteTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DeleteTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { assertAlarmsOwned, serviceAlarmNames } from '../aws/alarms.js';
 import { assertServicesOwned, describeServices, serviceName } from '../aws/ecs.js';
-import { listRules, ownedTargetGroup, ruleTargetGroups, targetGroupName } from '../aws/elb.js';
+import { deleteRulesForwardingTo, ownedTargetGroup, rackListeners, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
 import type { Manifest } from '../manifest/types.js';
 import type { Rack } from '../rack.js';
@@ -42,7 +42,7 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
   }
   const alarms = retired.flatMap((service) => serviceAlarmNames(deps.rack.name, state.app, service));
   await assertAlarmsOwned(deps.cloudwatch, alarms, deps.rack.name, state.app);
-  const listeners = [deps.rack.listenerArn, deps.rack.httpsListenerArn].filter((arn): arn is string => !!arn);
+  const listeners = rackListeners(deps.rack);
   for (const service of retired) {
     const name = names[service]!;
     if (running[name]) {
@@ -51,11 +51,7 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
     }
     const targetGroupArn = targetGroups[service];
     if (targetGroupArn) {
-      for (const listenerArn of listeners) {
-        for (const rule of await listRules(deps.elb, listenerArn)) {
-          if (!rule.IsDefault && ruleTargetGroups(rule).includes(targetGroupArn)) await deps.elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));
-        }
-      }
+      await deleteRulesForwardingTo(deps.elb, listeners, targetGroupArn);
       await deps.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
     }
     await deps.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: serviceAlarmNames(deps.rack.name, state.app, service) }));

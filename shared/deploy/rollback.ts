@@ -1,4 +1,6 @@
 import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { deleteRulesForwardingTo, ownedTargetGroup, rackListeners, targetGroupName } from '../aws/elb.js';
 import { describeServices, serviceName } from '../aws/ecs.js';
 import { tagMap } from '../aws/owner.js';
 import { foreignOwner } from '../names.js';
@@ -9,6 +11,7 @@ import type { DeployState } from './state.js';
 
 export interface RollbackDeps {
   ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
   store: Store;
   rack: Rack;
 }
@@ -59,6 +62,12 @@ export async function rollback(state: DeployState, deps: RollbackDeps): Promise<
         forceNewDeployment: step.action === 'restored',
       }),
     );
+    // a service this deploy created routes nothing any more: its host rules go, so its hosts are
+    // free for another app once Notify lets go of the claim
+    if (step.action === 'scaled-to-zero') {
+      const targetGroupArn = await ownedTargetGroup(deps.elb, targetGroupName(deps.rack.name, state.app, step.service), deps.rack.name, state.app);
+      if (targetGroupArn) await deleteRulesForwardingTo(deps.elb, rackListeners(deps.rack), targetGroupArn);
+    }
   }
   if (state.release) {
     const failure = parseFailure(state.failure);

@@ -120,6 +120,20 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
     expect(await store.firstSighting(key)).toBe(true);
   });
 
+  it('domains: one registry, replaced whole and only at the version it was read at', async () => {
+    const { store } = make();
+    const start = await store.getDomains();
+    const claim = { host: `${unique('h')}.example.com`, app: unique('d'), service: 'web' };
+    expect(await store.putDomains(start.version, [...start.claims, claim])).toBe(true);
+    // a writer that read the same version loses, and changes nothing
+    expect(await store.putDomains(start.version, [])).toBe(false);
+    const after = await store.getDomains();
+    expect(after.version).toBe(start.version + 1);
+    expect(after.claims).toEqual([...start.claims, claim]);
+    expect(await store.putDomains(after.version, start.claims)).toBe(true);
+    expect((await store.getDomains()).claims).toEqual(start.claims);
+  });
+
   it('queue: items by execution, moved only from the status they are in', async () => {
     const { store } = make();
     const app = unique('q');
