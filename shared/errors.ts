@@ -50,6 +50,11 @@ export class NotOwned extends RacklessError {
   override readonly name = 'NotOwned';
 }
 
+/** The release needs more of a shared quota (load balancer rules, target groups) or a bigger object than AWS allows. */
+export class QuotaExceeded extends RacklessError {
+  override readonly name = 'QuotaExceeded';
+}
+
 /** A newer tarball for the same app arrived while this one waited. */
 export class Superseded extends RacklessError {
   override readonly name = 'Superseded';

@@ -1,4 +1,4 @@
-// AWS calls: s3:GetObject, s3:GetObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, elasticloadbalancing:DescribeRules, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: s3:GetObject, s3:GetObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -1,8 +1,8 @@
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ElasticLoadBalancingV2Client, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
-import { domainConflicts, listRules, targetGroupName } from '../aws/elb.js';
+import { domainConflicts, listRules, rackListeners, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
 import { newerWaiting } from '../queue/decide.js';
 import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../errors.js';
@@ -11,6 +11,7 @@ import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
 import { hostsOf, unionHosts } from '../domains.js';
 import { claimDomains } from './claims.js';
+import { checkLoadBalancerQuotas, loadBalancerQuotas, loadBalancerUse, releaseNeeds } from './quotas.js';
 import { scanTarball, type ScanLimits } from '../tarball/scan.js';
 import type { BuildPlan, DeployState, ReleaseRef } from './state.js';
 
@@ -51,7 +52,12 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     paths: scan.paths,
     deregistrationDelay: deps.rack.deregistrationDelay,
   });
-  await checkDomains(deps, state.app, manifest);
+  const routed = manifest.services.filter((s) => s.port).map((s) => ({ targetGroup: targetGroupName(deps.rack.name, state.app, s.name), hosts: s.domains }));
+  if (routed.length > 0) {
+    const rulesByListener = await listenerRules(deps);
+    checkDomains(deps, rulesByListener[0]!, state.app, manifest);
+    checkLoadBalancerQuotas(await loadBalancerQuotas(deps.elb), loadBalancerUse(rulesByListener), releaseNeeds(rulesByListener, routed));
+  }
   // a burst of uploads deploys only the newest: give way before the first change
   const newer = newerWaiting(await deps.store.listQueue(state.app), state);
   if (newer) {
@@ -108,15 +114,19 @@ async function readTarball(s3: S3Client, source: NonNullable<DeployState['source
   return scanTarball(body as AsyncIterable<Uint8Array>, limits);
 }
 
+/** Every rule of the rack's listeners (HTTP first): read once for the domain and quota checks. */
+async function listenerRules(deps: PrepareDeps): Promise<Rule[][]> {
+  const rules: Rule[][] = [];
+  for (const listenerArn of rackListeners(deps.rack)) rules.push(await listRules(deps.elb, listenerArn));
+  return rules;
+}
+
 /**
  * Read-only: a domain the listener already routes to another target group — a rule made by hand,
  * or before claims were kept — fails the deploy before any change.
  */
-async function checkDomains(deps: PrepareDeps, app: string, manifest: Manifest): Promise<void> {
-  const routed = manifest.services.filter((s) => s.port && s.domains.length > 0);
-  if (routed.length === 0) return;
-  const rules = await listRules(deps.elb, deps.rack.listenerArn);
-  for (const service of routed) {
+function checkDomains(deps: PrepareDeps, rules: Rule[], app: string, manifest: Manifest): void {
+  for (const service of manifest.services.filter((s) => s.port && s.domains.length > 0)) {
     const own = targetGroupName(deps.rack.name, app, service.name);
     const [conflict] = domainConflicts(rules, service.domains, own);
     if (conflict) {

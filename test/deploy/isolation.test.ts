@@ -223,3 +223,19 @@ describe('domain claims', () => {
     expect((await rack.deploy('newcomer', await manifest({ web: httpd('domain: gone.example.com') }))).status).toBe('SUCCEEDED');
   });
 });
+
+describe('quotas before any change', () => {
+  it('a release that needs more listener rules than the load balancer has left fails in Prepare, nothing created', async () => {
+    const hosts = Array.from({ length: 101 }, (_, i) => `h${i}.quota.example.com`);
+    const before = await rack.store.getDomains();
+    rack.calls.clear();
+    const run = await rack.deploy('greedy', await manifest({ web: httpd(`domain: [${hosts.join(', ')}]`) }));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('QUOTA_RULES');
+    expect(run.cause).toMatch(/the release needs 101 more listener rules, and the load balancer has \d+ of 100 in use \(the account's quota/);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient'])).toEqual([]);
+    expect(await rack.store.getDomains()).toEqual(before);
+    expect(await routedHosts()).not.toContain('h0.quota.example.com');
+  });
+});
