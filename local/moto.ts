@@ -43,7 +43,8 @@ export async function startMoto(options: { env?: Record<string, string> } = {}):
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.env.MOTO_SERVER_BIN ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...options.env },
+    // AWS managed policies (arn:aws:iam::aws:policy/…) exist in every account; moto loads them on request
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
     detached: false,
   });
   let stderr = '';

@@ -14,7 +14,7 @@ import {
 import { SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ClientFactory } from '../shared/aws/clients.js';
-import { mapIntrinsics, parameterValues, presentResources, replaceReferences, type Template } from './template.js';
+import { evaluateCondition, mapIntrinsics, parameterValues, presentResources, replaceReferences, type Template } from './template.js';
 
 /**
  * Creates a rack in moto from the packaged template: moto's CloudFormation creates what it can;
@@ -264,6 +264,31 @@ export function subAsJoin(node: Json): Json {
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, subAsJoin(v)]));
 }
 
+/**
+ * moto's CloudFormation leaves an `Fn::If` that picks `Ref: AWS::NoValue` inside a list as a null
+ * element (an IAM policy's Statement list then fails as "Syntax errors in policy"), where
+ * CloudFormation removes the element. Such an `Fn::If` in a list is decided here, by the stack's own
+ * conditions, and the element dropped or kept as CloudFormation would.
+ */
+export function noValueInLists(template: Template, node: Json, parameters: Record<string, string>): Json {
+  const isNoValue = (n: Json) => !!n && typeof n === 'object' && !Array.isArray(n) && Object.keys(n).length === 1 && n.Ref === 'AWS::NoValue';
+  const walk = (n: Json): Json => {
+    if (Array.isArray(n)) {
+      return n.flatMap((item) => {
+        const branches = item && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length === 1 ? item['Fn::If'] : undefined;
+        if (Array.isArray(branches) && (isNoValue(branches[1]) || isNoValue(branches[2]))) {
+          const chosen = evaluateCondition(template, branches[0], parameters) ? branches[1] : branches[2];
+          return isNoValue(chosen) ? [] : [walk(chosen)];
+        }
+        return [walk(item)];
+      });
+    }
+    if (!n || typeof n !== 'object') return n;
+    return Object.fromEntries(Object.entries(n).map(([k, v]) => [k, walk(v)]));
+  };
+  return walk(node);
+}
+
 export interface ProvisionedStack {
   stackName: string;
   template: Template;
@@ -288,7 +313,7 @@ export async function provisionStack(options: {
   const { template, stackName, aws, region, account } = options;
   const parameters = parameterValues(template, options.parameters);
   const present = new Set(presentResources(template, parameters));
-  let body: Template = subAsJoin(structuredClone(template));
+  let body: Template = noValueInLists(template, subAsJoin(structuredClone(template)), parameters);
   const skipped = [...present].filter((id) => SKIPPED_TYPES[template.Resources[id]!.Type]);
   for (const id of skipped) {
     const type = SKIPPED_TYPES[template.Resources[id]!.Type]!;

@@ -13,6 +13,9 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { imageResolver } from '../shared/images/resolve.js';
+import { LocalRegistry } from './registry.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { type ClientFactory, clientFactory } from '../shared/aws/clients.js';
 import { DynamoStore, documentClient } from '../shared/aws/dynamo-store.js';
@@ -130,6 +133,9 @@ export class AwsClients {
   get ssm() {
     return this.factory(SSMClient);
   }
+  get iam() {
+    return this.factory(IAMClient);
+  }
   get asg() {
     return this.factory(AutoScalingClient);
   }
@@ -158,6 +164,8 @@ export class LocalRack {
   readonly simulator: EcsSimulator;
   readonly builds: BuildSimulator;
   readonly autoscaling: AutoScalingSimulator;
+  /** the public registries (Docker Hub, …) the functions pin `image:` references against */
+  readonly registry = new LocalRegistry();
   store!: Store;
   stack!: ProvisionedStack;
   resources!: RackResources;
@@ -222,12 +230,15 @@ export class LocalRack {
     const memory = this.options.store === 'memory' ? new MemoryStore(this.scheduler.now) : undefined;
     this.store = memory ?? new DynamoStore(documentClient(this.aws.dynamodb), this.resources.table, this.scheduler.now);
     const overrides = this.options.overrides;
+    await this.registry.start();
+    const images = imageResolver({ ecr: this.functionsAws(ECRClient), region: this.region, registry: this.registry.options });
     await this.functions.load(this.stack, {
       aws: this.functionsAws,
       region: this.region,
       now: this.scheduler.now,
       overrides: (name, deps) => ({
         ...(memory && 'store' in deps ? { store: memory } : {}),
+        ...('images' in deps ? { images } : {}),
         ...(typeof overrides === 'function' ? overrides(name, deps) : (overrides ?? {})),
       }),
     });

@@ -17,6 +17,8 @@ export interface Rack {
   failFastStops: number;
   ecrPrefix: string;
   logGroupPrefix: string;
+  /** apps may name this account's Secrets Manager secrets (rack parameter appSecretsManager) */
+  secretsManager: boolean;
 }
 
 export function rackOf(config: Config): Rack {
@@ -36,6 +38,7 @@ export function rackOf(config: Config): Rack {
     failFastStops: config.int('FAIL_FAST_STOPS', 3),
     ecrPrefix: config.str('ECR_PREFIX', name),
     logGroupPrefix: config.str('LOG_GROUP_PREFIX', `/rackless/${name}`),
+    secretsManager: config.str('APP_SECRETS_MANAGER', 'false') === 'true',
   };
 }
 

@@ -67,7 +67,13 @@ export async function planDeploy(ctx: Context, app: string, tarball: Buffer): Pr
   const current = await ctx.store.currentRelease(app);
   const appRecord = await ctx.store.getApp(app);
   const rackDomain = inferRackDomain(current?.manifest.services ?? [], app) ?? `${ctx.rack.name}.internal`;
-  const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], { app, rackDomain, files: scan.files, paths: scan.paths });
+  const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], {
+    app,
+    owner: { rack: ctx.rack.name, ecrPrefix: ctx.rack.name, region: ctx.rack.region },
+    rackDomain,
+    files: scan.files,
+    paths: scan.paths,
+  });
   const names = manifest.services.map((s) => serviceName(ctx.rack.name, app, s.name));
   const described = await ctx.aws.ecs.send(new DescribeServicesCommand({ cluster: ctx.rack.cluster, services: names }));
   const plans: ServicePlan[] = [];

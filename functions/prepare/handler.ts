@@ -1,5 +1,6 @@
-// AWS calls: s3:GetObject, s3:GetObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: s3:GetObject, s3:GetObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, ecr:DescribeImages, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, iam:GetPolicy, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ClientFactory } from '../../shared/aws/clients.js';
@@ -8,7 +9,9 @@ import { configOf, type Env } from '../../shared/config.js';
 import { type PrepareDeps, prepare } from '../../shared/deploy/prepare.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
 import { lambda, production } from '../../shared/handler.js';
-import { rackOf } from '../../shared/rack.js';
+import { accountOf, partitionOf, rackOf } from '../../shared/rack.js';
+import { imageResolver } from '../../shared/images/resolve.js';
+import type { Context } from 'aws-lambda';
 import { DEFAULT_LIMITS } from '../../shared/tarball/scan.js';
 
 export type Deps = PrepareDeps & { now: Clock };
@@ -17,7 +20,9 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
   const config = configOf(env);
   return {
     s3: aws(S3Client),
+    iam: aws(IAMClient),
     ecr: aws(ECRClient),
+    images: imageResolver({ ecr: aws(ECRClient), region: config.str('AWS_REGION', 'us-east-1') }),
     elb: aws(ElasticLoadBalancingV2Client),
     store: storeOf(config, aws, now),
     rack: rackOf(config),
@@ -32,9 +37,14 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 }
 
 export function makeHandler(deps: Deps) {
-  return lambda('prepare', async (state: DeployState) => {
+  return lambda('prepare', async (state: DeployState, context: Context) => {
     const started = deps.now();
-    return withTiming(await prepare(state, deps), 'Prepare', started, deps.now());
+    return withTiming(
+      await prepare(state, { ...deps, accountId: accountOf(context?.invokedFunctionArn), partition: partitionOf(context?.invokedFunctionArn) }),
+      'Prepare',
+      started,
+      deps.now(),
+    );
   });
 }
 

@@ -1,12 +1,15 @@
-// AWS calls: ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, logs:CreateLogGroup, logs:ListTagsForResource, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: ecr:DescribeImages, ecs:RegisterTaskDefinition, ecs:TagResource, iam:GetRole, iam:CreateRole, iam:TagRole, iam:PutRolePolicy, iam:ListAttachedRolePolicies, iam:AttachRolePolicy, iam:DetachRolePolicy, iam:PassRole, logs:CreateLogGroup, logs:ListTagsForResource, logs:PutRetentionPolicy, logs:TagResource, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
 import type { Context } from 'aws-lambda';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import type { Store } from '../../shared/aws/store.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { release } from '../../shared/deploy/release.js';
+import { type ImageResolver, imageResolver } from '../../shared/images/resolve.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
 import { lambda, production } from '../../shared/handler.js';
 import { accountOf, partitionOf, type Rack, rackOf } from '../../shared/rack.js';
@@ -14,10 +17,11 @@ import { accountOf, partitionOf, type Rack, rackOf } from '../../shared/rack.js'
 export interface Deps {
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
+  iam: IAMClient;
+  images: ImageResolver;
   store: Store;
   rack: Rack;
-  executionRoleArn: string;
-  taskRoleArn: string;
+  boundaryArn: string;
   now: Clock;
 }
 
@@ -28,8 +32,9 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
     logs: aws(CloudWatchLogsClient),
     store: storeOf(config, aws, now),
     rack: rackOf(config),
-    executionRoleArn: config.str('EXECUTION_ROLE_ARN'),
-    taskRoleArn: config.str('TASK_ROLE_ARN', ''),
+    iam: aws(IAMClient),
+    images: imageResolver({ ecr: aws(ECRClient), region: config.str('AWS_REGION', 'us-east-1') }),
+    boundaryArn: config.str('APP_BOUNDARY_ARN'),
     now,
   };
 }
@@ -40,13 +45,7 @@ export function makeHandler(deps: Deps) {
     // the build ran between Prepare's end and now
     const prepared = state.timings.at(-1);
     const timed = state.build?.result && prepared ? withTiming(state, 'Build', Date.parse(prepared.startedAt) + prepared.durationMs, started) : state;
-    const { taskRoleArn, ...rest } = deps;
-    const released = await release(timed, {
-      ...rest,
-      accountId: accountOf(context?.invokedFunctionArn),
-      partition: partitionOf(context?.invokedFunctionArn),
-      ...(taskRoleArn ? { taskRoleArn } : {}),
-    });
+    const released = await release(timed, { ...deps, accountId: accountOf(context?.invokedFunctionArn), partition: partitionOf(context?.invokedFunctionArn) });
     return withTiming(released, 'Release', started, deps.now());
   });
 }

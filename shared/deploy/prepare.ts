@@ -1,11 +1,15 @@
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import { GetPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { ElasticLoadBalancingV2Client, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ensureRepository } from '../aws/ecr.js';
 import { domainConflicts, listRules, rackListeners, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
 import { newerWaiting } from '../queue/decide.js';
-import { ManifestInvalid, NotFound, Superseded, TarballRejected } from '../errors.js';
+import { ManifestInvalid, NotFound, QuotaExceeded, Superseded, TarballRejected } from '../errors.js';
+import { pinnedPlaceholder } from '../images/reference.js';
+import type { ImageResolver } from '../images/resolve.js';
+import { newReleaseId, releaseTaskDefinitions, TASK_DEFINITION_MAX_BYTES, taskDefinitionBytes } from './render.js';
 import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
@@ -17,11 +21,17 @@ import type { BuildPlan, DeployState, ReleaseRef } from './state.js';
 
 export interface PrepareDeps {
   s3: S3Client;
+  iam: IAMClient;
   ecr: ECRClient;
   elb: ElasticLoadBalancingV2Client;
   store: Store;
   rack: Rack;
   codebuildProject: string;
+  /** the rack's account and partition (from the function's ARN): references to another account's are refused */
+  accountId?: string;
+  partition?: string;
+  /** pins `image:` references by digest */
+  images: ImageResolver;
   limits?: Partial<ScanLimits>;
   now: () => number;
 }
@@ -47,17 +57,30 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   const scan = await readTarball(deps.s3, source, deps.limits);
   const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], {
     app: state.app,
+    owner: {
+      rack: deps.rack.name,
+      ecrPrefix: deps.rack.ecrPrefix,
+      region: deps.rack.region,
+      secretsManager: deps.rack.secretsManager,
+      ...(deps.accountId ? { account: deps.accountId } : {}),
+    },
     rackDomain: deps.rack.domain,
     files: scan.files,
     paths: scan.paths,
     deregistrationDelay: deps.rack.deregistrationDelay,
   });
+  await checkPolicies(deps.iam, manifest);
   const routed = manifest.services.filter((s) => s.port).map((s) => ({ targetGroup: targetGroupName(deps.rack.name, state.app, s.name), hosts: s.domains }));
   if (routed.length > 0) {
     const rulesByListener = await listenerRules(deps);
     checkDomains(deps, rulesByListener[0]!, state.app, manifest);
     checkLoadBalancerQuotas(await loadBalancerQuotas(deps.elb), loadBalancerUse(rulesByListener), releaseNeeds(rulesByListener, routed));
   }
+  // an `image:` is pinned to the digest its tag names now: a missing image fails here, and the
+  // release runs these bytes however the tag moves later
+  const pinnedImages: Record<string, string> = {};
+  for (const s of manifest.services) if (s.image) pinnedImages[s.name] = await deps.images.pin(s.image);
+  await checkTaskDefinitionSizes(deps, state.app, manifest, pinnedImages);
   // a burst of uploads deploys only the newest: give way before the first change
   const newer = newerWaiting(await deps.store.listQueue(state.app), state);
   if (newer) {
@@ -79,7 +102,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     for (const s of builds) build.images[s.name] = `${repositoryUri}:${s.name}-${tag}`.slice(0, repositoryUri.length + 129);
     build.environment = buildEnvironment(state, scan.stripComponents, build, manifest);
   }
-  for (const s of manifest.services) if (s.image) build.images[s.name] = s.image;
+  Object.assign(build.images, pinnedImages);
   build.id = tag;
   const baseImages = [...new Set(builds.flatMap((s) => dockerfileBaseImages(scan.files[s.build!.dockerfile] ?? '')))];
   await deps.store.putBuild({
@@ -112,6 +135,40 @@ async function readTarball(s3: S3Client, source: NonNullable<DeployState['source
   if (!body) throw new TarballRejected('TARBALL_EMPTY', `s3://${source.bucket}/${source.key} has no body`, { key: source.key });
   // streamed straight from S3 into gunzip + tar: never whole in memory or on disk
   return scanTarball(body as AsyncIterable<Uint8Array>, limits);
+}
+
+/**
+ * Read-only: each service's task definition, rendered as Release will render it (the release id and
+ * the build's digests as placeholders of their length), fits ECS's 64 KiB.
+ */
+async function checkTaskDefinitionSizes(deps: PrepareDeps, app: string, manifest: Manifest, pinnedImages: Record<string, string>): Promise<void> {
+  const where = { partition: deps.partition ?? 'aws', account: deps.accountId ?? '000000000000', region: deps.rack.region };
+  const repository = `${where.account}.dkr.ecr.${where.region}.amazonaws.com/${repositoryName(deps.rack, app)}`;
+  const images = Object.fromEntries(manifest.services.map((s) => [s.name, pinnedImages[s.name] ?? pinnedPlaceholder(repository)]));
+  const config = (await deps.store.getApp(app))?.config ?? {};
+  const inputs = releaseTaskDefinitions({ rack: deps.rack, app, manifest, images, releaseId: newReleaseId(deps.now()), where, appConfig: config });
+  for (const [service, input] of Object.entries(inputs)) {
+    const bytes = taskDefinitionBytes(input);
+    if (bytes > TASK_DEFINITION_MAX_BYTES) {
+      throw new QuotaExceeded(
+        'TASK_DEFINITION_TOO_LARGE',
+        `services.${service}: its task definition would be ${bytes.toLocaleString('en')} bytes, and ECS takes at most ${TASK_DEFINITION_MAX_BYTES.toLocaleString('en')} (64 KiB); move large values out of environment (into secrets or the image)`,
+        { service, bytes, limit: TASK_DEFINITION_MAX_BYTES },
+      );
+    }
+  }
+}
+
+/** Read-only: every policy the task role is to have exists (AttachRolePolicy would fail in Release, after the build). */
+async function checkPolicies(iam: IAMClient, manifest: Manifest): Promise<void> {
+  for (const arn of manifest.policies ?? []) {
+    try {
+      await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    } catch (error) {
+      if ((error as Error).name !== 'NoSuchEntityException' && (error as Error).name !== 'NoSuchEntity') throw error;
+      throw new ManifestInvalid('MANIFEST_POLICY', `policies: ${arn} does not exist (or is not attachable)`, { path: 'policies', policy: arn });
+    }
+  }
 }
 
 /** Every rule of the rack's listeners (HTTP first): read once for the domain and quota checks. */

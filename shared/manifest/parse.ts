@@ -2,14 +2,28 @@ import { posix } from 'node:path';
 import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import * as v from 'valibot';
 import { ManifestInvalid } from '../errors.js';
+import { parameterPath } from '../names.js';
 import { dockerfileExposedPort } from './dockerfile.js';
 import { allowedKeys, CONTAINER_HEALTH, describeValue, issueCode, manifestSchema, type RawManifest, type RawService } from './schema.js';
 import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
 
 export { dockerfileBaseImages, dockerfileExposedPort } from './dockerfile.js';
 
+/** Whose manifest this is: its secrets, images and keys are checked against the app's own. */
+export interface ManifestOwner {
+  rack: string;
+  /** prefix of the rack's ECR repositories: `<ecrPrefix>/<app>` is the app's own */
+  ecrPrefix: string;
+  /** the rack's account and region, when known: references to another account's are refused */
+  account?: string;
+  region?: string;
+  /** the rack lets apps read Secrets Manager secrets (rack parameter appSecretsManager) */
+  secretsManager?: boolean;
+}
+
 export interface ManifestContext {
   app: string;
+  owner: ManifestOwner;
   /** default domain of a service with a port: `<service>.<app>.<rackDomain>` */
   rackDomain: string;
   /** captured texts from the tarball: "Dockerfile", "api/Dockerfile.prod", … */
@@ -62,7 +76,9 @@ export function parseManifest(text: string | undefined, ctx: ManifestContext): M
   const appEnvironment = raw.environment ?? [];
   const services = Object.entries(raw.services).map(([name, service]) => resolveService(name, service, appEnvironment, ctx));
   checkDomainsUnique(services);
-  return { services };
+  const policies = resolvePolicies(raw, ctx);
+  const kms = (raw.kms ?? []).map((key, index) => checkKey(key, ['kms', index], ctx));
+  return { services, policies, kms: [...new Set(kms)] };
 }
 
 /** No manifest: one `web` service from ./Dockerfile, its port from the first EXPOSE (none → no load balancer). */
@@ -70,7 +86,7 @@ function impliedManifest(ctx: ManifestContext): Manifest {
   const dockerfile = ctx.files.Dockerfile;
   const port = dockerfile === undefined ? undefined : dockerfileExposedPort(dockerfile);
   const raw: RawService = { build: { path: '.', manifest: 'Dockerfile' }, ...(port ? { port } : {}) };
-  return { services: [resolveService('web', raw, [], ctx, { implied: true })] };
+  return { services: [resolveService('web', raw, [], ctx, { implied: true })], policies: [], kms: [] };
 }
 
 function readYaml(text: string): unknown {
@@ -201,7 +217,7 @@ function resolveService(name: string, raw: RawService, appEnvironment: string[],
     source.build = { context, dockerfile };
     checkBuildSources(name, source.build, ctx, options);
   } else {
-    source.image = checkImage(raw.image!, at('image'));
+    source.image = checkImage(raw.image!, at('image'), ctx);
   }
 
   // Like Convox, a manifest service has a port only when it says so: no port means a worker with no
@@ -216,7 +232,7 @@ function resolveService(name: string, raw: RawService, appEnvironment: string[],
     throw invalid('MANIFEST_TYPE', at('deployment', 'maximum'), `maximum (${deployment.maximum}) must be greater than minimum (${deployment.minimum}) or the rollout cannot move`);
   }
   const environment = mergeEnvironment(appEnvironment, raw.environment ?? []);
-  const secrets = resolveSecrets(raw.secrets ?? {}, environment, at('secrets'));
+  const secrets = resolveSecrets(raw.secrets ?? {}, environment, at('secrets'), ctx);
 
   return {
     name,
@@ -266,11 +282,70 @@ const IMAGE_HOST = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9]
 const IMAGE_PATH = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*';
 const IMAGE_REFERENCE = new RegExp(`^${IMAGE_HOST}?${IMAGE_PATH}(?::[\\w][\\w.-]{0,127})?(?:@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,})?$`);
 
-function checkImage(image: string, path: Path): string {
+// <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag|@digest] (ECR User Guide, "Private registry concepts")
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/;
+
+function checkImage(image: string, path: Path, ctx: ManifestContext): string {
   if (!IMAGE_REFERENCE.test(image) || image.length > 512) {
     throw invalid('MANIFEST_IMAGE', path, `expected an image reference like "httpd:2.4" or "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag", got ${describeValue(image)}`);
   }
+  // another app's repository is another app's images: the app's execution role cannot pull them
+  const ecr = ECR_IMAGE.exec(image);
+  const { ecrPrefix, account } = ctx.owner;
+  if (ecr && (account === undefined || ecr[1] === account) && ecr[3]!.startsWith(`${ecrPrefix}/`) && ecr[3] !== `${ecrPrefix}/${ctx.app}`) {
+    const other = ecr[3]!.slice(ecrPrefix.length + 1);
+    throw invalid('MANIFEST_IMAGE', path, `${ecr[3]} is app ${other}'s repository; an app runs images from its own repository (${ecrPrefix}/${ctx.app}) or from outside the rack`, {
+      repository: ecr[3],
+    });
+  }
   return image;
+}
+
+// IAM policy ARNs: AWS managed (account "aws") or the rack's account's own
+const POLICY_ARN = /^arn:aws(?:-[a-z]+)*:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
+// IAM: 10 managed policies per role by default ("IAM and AWS STS quotas")
+const MAX_POLICIES = 10;
+
+function resolvePolicies(raw: RawManifest, ctx: ManifestContext): string[] {
+  const entries: Array<{ arn: string; path: Path }> = [
+    ...(raw.policies ?? []).map((arn, index) => ({ arn, path: ['policies', index] as Path })),
+    ...Object.entries(raw.services).flatMap(([name, service]) => (service.policies ?? []).map((arn, index) => ({ arn, path: ['services', name, 'policies', index] as Path }))),
+  ];
+  const policies: string[] = [];
+  for (const { arn, path } of entries) {
+    const match = POLICY_ARN.exec(arn.trim());
+    if (!match) throw invalid('MANIFEST_POLICY', path, `expected an IAM managed policy ARN like arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess, got ${describeValue(arn)}`);
+    if (match[1] !== 'aws' && ctx.owner.account !== undefined && match[1] !== ctx.owner.account) {
+      throw invalid('MANIFEST_POLICY', path, `${arn} is a policy of account ${match[1]}; a role can only have AWS managed policies or this account's (${ctx.owner.account})`);
+    }
+    if (!policies.includes(arn.trim())) policies.push(arn.trim());
+  }
+  if (policies.length > MAX_POLICIES) {
+    throw invalid(
+      'MANIFEST_POLICY',
+      ['policies'],
+      `${policies.length} policies for the app's task role; IAM attaches at most ${MAX_POLICIES} managed policies to a role by default`,
+    );
+  }
+  return policies;
+}
+
+// KMS key ARNs (not aliases: kms:Decrypt is granted on keys)
+const KEY_ARN = /^arn:aws(?:-[a-z]+)*:kms:([a-z0-9-]+):(\d{12}):key\/[a-zA-Z0-9-]{1,128}$/;
+
+function checkKey(key: string, path: Path, ctx: ManifestContext): string {
+  const match = KEY_ARN.exec(key.trim());
+  if (!match) throw invalid('MANIFEST_SECRET', path, `expected a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<id> (not an alias), got ${describeValue(key)}`);
+  const elsewhere = foreignAccountOrRegion(match[2]!, match[1]!, ctx);
+  if (elsewhere) throw invalid('MANIFEST_SECRET', path, `${key} is a key of ${elsewhere}; the app's tasks decrypt only with keys of the rack's own account and region`);
+  return key.trim();
+}
+
+/** "account 999…" / "region eu-west-1" when a reference points outside the rack's account or region. */
+function foreignAccountOrRegion(account: string, region: string, ctx: ManifestContext): string | undefined {
+  if (ctx.owner.account !== undefined && account !== ctx.owner.account) return `account ${account}`;
+  if (ctx.owner.region !== undefined && region !== ctx.owner.region) return `region ${region}`;
+  return undefined;
 }
 
 // An ALB host-header value is at most 128 characters; labels follow RFC 1123; only a leading "*." wildcard.
@@ -375,15 +450,12 @@ function mergeEnvironment(app: string[], service: string[]): string[] {
 // SSM PutParameter: names of a-zA-Z0-9_.-/ , a hierarchy needs a leading "/", at most 15 levels and
 // 1011 characters, and no "aws"/"ssm" prefix (case-insensitive).
 const SSM_NAME = /^\/?[a-zA-Z0-9_.-]+(?:\/[a-zA-Z0-9_.-]+)*$/;
-const SSM_ARN = /^arn:aws(?:-[a-z]+)*:ssm:[a-z0-9-]+:\d{12}:parameter\/[a-zA-Z0-9_.\-/]+$/;
-const SECRETS_MANAGER_ARN = /^arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=.@-]+(?::[^:\s]*){0,3}$/;
+const SSM_ARN = /^arn:aws(?:-[a-z]+)*:ssm:([a-z0-9-]+):(\d{12}):parameter(\/[a-zA-Z0-9_.\-/]+)$/;
+const SECRETS_MANAGER_ARN = /^arn:aws(?:-[a-z]+)*:secretsmanager:([a-z0-9-]+):(\d{12}):secret:[a-zA-Z0-9/_+=.@-]+(?::[^:\s]*){0,3}$/;
 
-function secretProblem(reference: string): string | undefined {
-  if (reference.startsWith('arn:')) {
-    return SSM_ARN.test(reference) || SECRETS_MANAGER_ARN.test(reference) ? undefined : 'expected an SSM parameter ARN or a Secrets Manager secret ARN';
-  }
+function nameProblem(reference: string): string | undefined {
   if (!SSM_NAME.test(reference)) {
-    return 'expected an SSM parameter name like /rackless/app/db-password (the value lives in SSM, never in the manifest)';
+    return 'expected an SSM parameter name like db-password or /rackless/<rack>/<app>/db-password (the value lives in SSM, never in the manifest)';
   }
   if (reference.includes('/') && !reference.startsWith('/')) return 'a parameter name with "/" must start with "/"';
   if (reference.length > 1011) return 'SSM parameter names are at most 1011 characters';
@@ -392,7 +464,47 @@ function secretProblem(reference: string): string | undefined {
   return undefined;
 }
 
-function resolveSecrets(secrets: Record<string, string>, environment: string[], at: Path): Record<string, string> {
+/**
+ * A secret reference, resolved to what the task definition names, or the reason it is refused. The
+ * app's execution role reads only its own parameters, `/rackless/<rack>/<app>/…` of the rack's
+ * account and region (a bare name like `db-password` is one of them); another app's path, another
+ * account's or region's parameter is refused here rather than at task start. Secrets Manager
+ * secrets only when the rack allows them, and only the rack's account's.
+ */
+function resolveSecret(reference: string, ctx: ManifestContext): { value: string } | { problem: string } {
+  const own = parameterPath({ name: ctx.owner.rack }, ctx.app);
+  const underOwn = (name: string): string | undefined => {
+    if (name.startsWith(own)) return undefined;
+    const other = new RegExp(`^/rackless/${ctx.owner.rack.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/`).exec(name)?.[1];
+    return other
+      ? `${name} is app ${other}'s parameter; the app's tasks read only parameters under ${own}`
+      : `${name} is outside the app's parameters; the app's tasks read only parameters under ${own} (a bare name like db-password is one of them)`;
+  };
+  if (reference.startsWith('arn:')) {
+    const ssm = SSM_ARN.exec(reference);
+    if (ssm) {
+      const elsewhere = foreignAccountOrRegion(ssm[2]!, ssm[1]!, ctx);
+      if (elsewhere) return { problem: `${reference} is a parameter of ${elsewhere}; the app's tasks read only the rack's account's parameters in its region` };
+      const outside = underOwn(ssm[3]!);
+      return outside ? { problem: outside } : { value: reference };
+    }
+    const secret = SECRETS_MANAGER_ARN.exec(reference);
+    if (!secret) return { problem: 'expected an SSM parameter name or ARN, or a Secrets Manager secret ARN' };
+    if (!ctx.owner.secretsManager) {
+      return { problem: `${reference} is a Secrets Manager secret, and this rack does not let apps read them (rack parameter appSecretsManager: true allows it)` };
+    }
+    const elsewhere = foreignAccountOrRegion(secret[2]!, secret[1]!, ctx);
+    if (elsewhere) return { problem: `${reference} is a secret of ${elsewhere}; the app's tasks read only the rack's account's secrets in its region` };
+    return { value: reference };
+  }
+  const problem = nameProblem(reference);
+  if (problem) return { problem };
+  const name = reference.startsWith('/') ? reference : `${own}${reference}`;
+  const outside = underOwn(name);
+  return outside ? { problem: outside } : { value: name };
+}
+
+function resolveSecrets(secrets: Record<string, string>, environment: string[], at: Path, ctx: ManifestContext): Record<string, string> {
   const envNames = new Set(environment.map((entry) => entry.split('=', 1)[0]!));
   const resolved: Record<string, string> = {};
   for (const name of Object.keys(secrets).sort()) {
@@ -400,9 +512,9 @@ function resolveSecrets(secrets: Record<string, string>, environment: string[], 
     if (envNames.has(name)) {
       throw invalid('MANIFEST_SECRET', [...at, name], `${name} is also set in environment; a variable comes from one place`);
     }
-    const problem = secretProblem(reference);
-    if (problem) throw invalid('MANIFEST_SECRET', [...at, name], problem);
-    resolved[name] = reference;
+    const result = resolveSecret(reference, ctx);
+    if ('problem' in result) throw invalid('MANIFEST_SECRET', [...at, name], result.problem);
+    resolved[name] = result.value;
   }
   return resolved;
 }

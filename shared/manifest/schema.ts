@@ -206,6 +206,8 @@ const secrets = mapOf(
   'a map of NAME: /ssm/parameter/name',
 );
 
+const arnList = preprocess((value) => (typeof value === 'string' ? [value] : value), v.array(text('an ARN'), got('expected an ARN or a list of them')));
+
 const serviceEntries = {
   build: v.optional(build),
   image: v.optional(text('an image reference')),
@@ -219,6 +221,8 @@ const serviceEntries = {
   secrets: v.optional(secrets),
   deregistrationDelay: v.optional(intBetween(0, 3600)),
   alarms: v.optional(alarms),
+  // Convox's per-service policies; they all go on the app's one task role
+  policies: v.optional(arnList),
 };
 
 export const serviceSchema = strictMap(serviceEntries, 'a map of service settings');
@@ -229,8 +233,10 @@ export const manifestSchema = strictMap(
   {
     environment: v.optional(environment),
     services: mapOf(serviceName, serviceSchema, 'a map of service name → settings'),
+    policies: v.optional(arnList),
+    kms: v.optional(arnList),
   },
-  'a map with environment and services',
+  'a map with environment, services, policies and kms',
 );
 
 export type RawManifest = v.InferOutput<typeof manifestSchema>;
@@ -239,7 +245,7 @@ export type RawService = v.InferOutput<typeof serviceSchema>;
 /** Keys allowed at each manifest level, for "did you mean" hints on unknown keys. */
 export function allowedKeys(path: ReadonlyArray<PropertyKey>): string[] {
   const levels: Record<string, string[]> = {
-    '': ['environment', 'services'],
+    '': ['environment', 'services', 'policies', 'kms'],
     service: Object.keys(serviceEntries),
     build: ['path', 'manifest'],
     health: ['path', 'interval', 'timeout', 'grace', 'healthy', 'unhealthy', 'codes', 'command'],

@@ -44,7 +44,7 @@ export interface ServiceSpec {
   deployment: { minimum: number; maximum: number };
   /** "K=V" literals and bare "K" names (value comes from the app's config), app-wide then service. */
   environment: string[];
-  /** env name → SSM parameter name ("/rackless/app/x") */
+  /** env name → the app's SSM parameter ("/rackless/<rack>/<app>/x"), or an SSM / Secrets Manager ARN */
   secrets: Record<string, string>;
   /** target group deregistration delay, seconds */
   deregistrationDelay: number;
@@ -53,4 +53,8 @@ export interface ServiceSpec {
 
 export interface Manifest {
   services: ServiceSpec[];
+  /** IAM managed policy ARNs attached to the app's task role (top-level and every service's `policies`) */
+  policies?: string[];
+  /** KMS key ARNs the app's execution role may decrypt with (secrets under a customer managed key) */
+  kms?: string[];
 }

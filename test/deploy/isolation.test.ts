@@ -1,10 +1,12 @@
-import { DescribeServicesCommand, CreateServiceCommand, ListTagsForResourceCommand as ListEcsTags } from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTagsForResourceCommand as ListEcsTags } from '@aws-sdk/client-ecs';
+import { GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { DescribeRulesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
-import { serviceNames } from '../../shared/names.js';
+import { appNames, serviceNames } from '../../shared/names.js';
 import type { Store } from '../../shared/aws/store.js';
+import { loadEvent } from '../support/fixtures.js';
 import { GatedStore } from '../support/gated-store.js';
 import { localRack } from '../support/local-rack.js';
 import { TEST_RACK, ecsService } from '../support/stage.js';
@@ -237,5 +239,121 @@ describe('quotas before any change', () => {
     expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient'])).toEqual([]);
     expect(await rack.store.getDomains()).toEqual(before);
     expect(await routedHosts()).not.toContain('h0.quota.example.com');
+  });
+});
+
+describe('per-app identity', () => {
+  it("runs each app's tasks with its own execution and task role, under the rack's path with the rack's boundary", async () => {
+    const tarball = await manifest({ web: httpd('secrets: {DB_PASSWORD: db-password}\npolicies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]') });
+    expect((await rack.deploy('vault', tarball)).status).toBe('SUCCEEDED');
+    const td = (await rack.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: (await describe_('vault', 'web'))!.taskDefinition }))).taskDefinition!;
+    const names = appNames({ name: TEST_RACK, ecrPrefix: TEST_RACK, logGroupPrefix: `/rackless/${TEST_RACK}` }, 'vault');
+    expect(td.executionRoleArn).toMatch(new RegExp(`:role/rackless/${TEST_RACK}/${names.executionRole}$`));
+    expect(td.taskRoleArn).toMatch(new RegExp(`:role/rackless/${TEST_RACK}/${names.taskRole}$`));
+    expect(td.containerDefinitions?.[0]?.secrets).toEqual([
+      { name: 'DB_PASSWORD', valueFrom: expect.stringMatching(new RegExp(`:parameter/rackless/${TEST_RACK}/vault/db-password$`)) },
+    ]);
+    const boundary = rack.stack.physical.AppBoundary!;
+    for (const name of [names.executionRole, names.taskRole]) {
+      const role = (await rack.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
+      expect(role.Path).toBe(`/rackless/${TEST_RACK}/`);
+      expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toBe(boundary);
+      expect(role.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'rackless:app', Value: 'vault' },
+          { Key: 'rackless:rack', Value: TEST_RACK },
+        ]),
+      );
+    }
+    const inline = await rack.aws.iam.send(new GetRolePolicyCommand({ RoleName: names.executionRole, PolicyName: 'app' }));
+    const document = JSON.parse(decodeURIComponent(inline.PolicyDocument!));
+    expect(document.Statement.find((s: { Sid: string }) => s.Sid === 'Parameters').Resource).toMatch(new RegExp(`:parameter/rackless/${TEST_RACK}/vault/\\*$`));
+    const attached = await rack.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: names.taskRole }));
+    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']);
+    // another app gets roles of its own
+    expect((await rack.deploy('vault-two', await manifest({ worker: 'image: httpd:2.4\n' }))).status).toBe('SUCCEEDED');
+    const other = (await rack.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: (await describe_('vault-two', 'worker'))!.taskDefinition }))).taskDefinition!;
+    expect(other.executionRoleArn).not.toBe(td.executionRoleArn);
+  });
+
+  it.each([
+    ["another app's parameter", 'secrets: {DB: /rackless/rackless-demo/shop/db}', 'MANIFEST_SECRET', "is app shop's parameter"],
+    [
+      "another account's parameter",
+      'secrets: {DB: "arn:aws:ssm:us-east-1:999999999999:parameter/rackless/rackless-demo/thief/db"}',
+      'MANIFEST_SECRET',
+      'is a parameter of account 999999999999',
+    ],
+    [
+      'a Secrets Manager secret on a rack that does not allow them',
+      'secrets: {DB: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}',
+      'MANIFEST_SECRET',
+      'this rack does not let apps read them',
+    ],
+    ["another app's repository as an image", null, 'MANIFEST_IMAGE', "is app shop's repository"],
+    [
+      'a task role policy that does not exist',
+      'policies: [arn:aws:iam::123456789012:policy/missing]',
+      'MANIFEST_POLICY',
+      'policies: arn:aws:iam::123456789012:policy/missing does not exist',
+    ],
+  ])('refuses %s before any change', async (_label, extra, code, message) => {
+    const body = extra === null ? `image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/${TEST_RACK}/shop:web-1\nport: 80\n` : httpd(extra);
+    rack.calls.clear();
+    const run = await rack.deploy('thief', await manifest({ web: body }));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe(code);
+    expect(run.cause).toContain(message);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient', 'IAMClient'])).toEqual([]);
+    expect(await claimsOf('thief')).toEqual([]);
+  });
+});
+
+describe('immutable images', () => {
+  const imageOf = async (app: string, service = 'web') =>
+    (await rack.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: (await describe_(app, service))!.taskDefinition }))).taskDefinition!.containerDefinitions![0]!
+      .image!;
+
+  it('an image: tag is pinned at deploy time; moving the tag later changes nothing until the next deploy', async () => {
+    expect((await rack.deploy('pinned', await manifest({ web: httpd() }))).status).toBe('SUCCEEDED');
+    const first = await imageOf('pinned');
+    expect(first).toMatch(/^httpd@sha256:[0-9a-f]{64}$/);
+    const release = (await rack.store.currentRelease('pinned'))!;
+    expect(release.images.web).toBe(first);
+    // someone pushes new bytes under httpd:2.4
+    rack.registry.move('library/httpd:2.4');
+    // promoting the release again runs what it ran
+    const event = { ...loadEvent('rackless-redeploy-requested'), id: 'pin-1', detail: { app: 'pinned', release: release.id } };
+    const [redeploy] = await rack.started(() => rack.sendEvent(event));
+    expect((await rack.finish(redeploy!.name)).status).toBe('SUCCEEDED');
+    expect(await imageOf('pinned')).toBe(first);
+    // a new upload pins what the tag names now
+    expect((await rack.deploy('pinned', await manifest({ web: httpd() }), 'b.tar.gz')).status).toBe('SUCCEEDED');
+    const second = await imageOf('pinned');
+    expect(second).toMatch(/^httpd@sha256:[0-9a-f]{64}$/);
+    expect(second).not.toBe(first);
+  });
+
+  it('an image whose tag the registry does not have fails in Prepare, nothing created', async () => {
+    rack.registry.remove('library/httpd:9.9');
+    rack.calls.clear();
+    const run = await rack.deploy('typo', await manifest({ web: 'image: httpd:9.9\nport: 80\n' }));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('MANIFEST_IMAGE');
+    expect(run.cause).toContain('image httpd:9.9 cannot be pinned to a digest: registry-1.docker.io answered 404');
+    expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'IAMClient'])).toEqual([]);
+  });
+});
+
+describe('task definition size', () => {
+  it('a task definition over ECS’s 64 KiB fails in Prepare with its own code, nothing created', async () => {
+    const big = Array.from({ length: 70 }, (_, i) => `VALUE_${i}=${'x'.repeat(1000)}`).join(', ');
+    rack.calls.clear();
+    const run = await rack.deploy('bloated', await manifest({ web: httpd(`environment: [${big}]`) }));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('TASK_DEFINITION_TOO_LARGE');
+    expect(run.cause).toMatch(/services\.web: its task definition would be 7\d,\d{3} bytes, and ECS takes at most 65,536 \(64 KiB\)/);
+    expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'IAMClient', 'CloudWatchLogsClient'])).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { LOCAL_ACCOUNT } from '../../local/rack.js';
+import { DescribeImagesCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +62,12 @@ describe('deploy pipeline', () => {
 
     const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${ecsService('shop', 'worker')}:1` }));
     expect(td.taskDefinition?.containerDefinitions?.[0]?.command).toEqual(['sh', '-c', 'node worker.js']);
-    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(new RegExp(`${TEST_RACK}/shop:worker-shop-`));
+    // pinned by the digest the build pushed under its (immutable) tag
+    const pushed = await rack.aws.ecr.send(new DescribeImagesCommand({ repositoryName: `${TEST_RACK}/shop` }));
+    const worker = pushed.imageDetails!.find((image) => image.imageTags?.some((tag) => tag.startsWith('worker-shop-')))!;
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toBe(`${LOCAL_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${TEST_RACK}/shop@${worker.imageDigest}`);
+    const repository = await rack.aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [`${TEST_RACK}/shop`] }));
+    expect(repository.repositories?.[0]?.imageTagMutability).toBe('IMMUTABLE');
 
     const tgs = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [web.loadBalancers![0]!.targetGroupArn!] }));
     expect(tgs.TargetGroups?.[0]).toMatchObject({ HealthCheckPath: '/healthz', Matcher: { HttpCode: '200-399' } });

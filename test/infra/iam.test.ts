@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { executionPolicy } from '../../shared/iam/app-roles.js';
+import type { Manifest } from '../../shared/manifest/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer } from './call-graph.js';
 import { ACCOUNT, packageTemplate, RACK, REGION, resolve, rolePolicies, ROOT, type Template } from './template.js';
@@ -34,6 +36,7 @@ const IMPLIED: Record<string, string> = {
   'cloudwatch:TagResource': 'tags on PutMetricAlarm',
   'elasticloadbalancing:AddTags': 'tags on CreateTargetGroup / CreateRule',
   'iam:PassRole': 'roles named in RegisterTaskDefinition',
+  'iam:TagRole': 'tags on CreateRole',
   's3:GetObjectVersion': 'GetObject with a VersionId',
 };
 
@@ -58,7 +61,8 @@ const arn = {
   appLogStream: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/rackless/${RACK}/shop:log-stream:web/web/0123456789abcdef`,
   asg: `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:11111111-2222-3333-4444-555555555555:autoScalingGroupName/${RACK}-instances`,
   failedQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:${RACK}-failed-invocations`,
-  executionRole: `arn:aws:iam::${ACCOUNT}:role/${RACK}-TaskExecutionRole`,
+  executionRole: `arn:aws:iam::${ACCOUNT}:role/rackless/${RACK}/${RACK}--shop--execution`,
+  boundary: `arn:aws:iam::${ACCOUNT}:policy/rackless/${RACK}/${RACK}-AppBoundary-0123456789AB`,
 };
 
 interface Target {
@@ -82,7 +86,9 @@ function targetOf(fn: string, action: string): Target {
     case 'cloudwatch':
       return { resource: arn.alarm };
     case 'iam':
-      return { resource: arn.executionRole, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } };
+      if (name === 'GetPolicy') return { resource: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess' };
+      if (name === 'PassRole') return { resource: arn.executionRole, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } };
+      return { resource: arn.executionRole, context: { 'iam:PermissionsBoundary': arn.boundary } };
     case 'logs':
       return { resource: name === 'GetLogEvents' ? arn.appLogStream : arn.appLogGroup };
     case 'states':
@@ -206,6 +212,13 @@ describe.each(FUNCTIONS)('function %s', (fn) => {
     const denied: Array<[string, Target]> = [
       ['iam:CreateRole', { resource: `arn:aws:iam::${ACCOUNT}:role/anything` }],
       ['iam:AttachRolePolicy', { resource: `arn:aws:iam::${ACCOUNT}:role/${RACK}-TaskRole` }],
+      // app roles only under the rack's path, only with the rack's boundary
+      ['iam:CreateRole', { resource: arn.executionRole }],
+      ['iam:CreateRole', { resource: arn.executionRole, context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Admin` } }],
+      ['iam:CreateRole', { resource: `arn:aws:iam::${ACCOUNT}:role/${RACK}-escape`, context: { 'iam:PermissionsBoundary': arn.boundary } }],
+      ['iam:PutRolePolicy', { resource: arn.executionRole }],
+      ['iam:DeleteRolePermissionsBoundary', { resource: arn.executionRole }],
+      ['iam:PutRolePermissionsBoundary', { resource: arn.executionRole, context: { 'iam:PermissionsBoundary': arn.boundary } }],
       ['iam:PassRole', { resource: `arn:aws:iam::${ACCOUNT}:role/admin`, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } }],
       ['iam:PassRole', { resource: arn.executionRole, context: { 'iam:PassedToService': 'lambda.amazonaws.com' } }],
       ['ecs:DeleteCluster', { resource: arn.cluster }],
@@ -334,5 +347,91 @@ describe('events', () => {
       const config = configs.find((c) => c.Properties.FunctionName.Ref === fn);
       expect(config?.Properties.DestinationConfig.OnFailure.Destination, fn).toEqual({ 'Fn::GetAtt': ['FailedInvocationsQueue', 'Arn'] });
     }
+  });
+});
+
+describe("an app's roles", () => {
+  const where = { partition: 'aws', account: ACCOUNT, region: REGION };
+  const naming = { name: RACK, ecrPrefix: RACK, logGroupPrefix: `/rackless/${RACK}` };
+  const parameter = (app: string, name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/rackless/${RACK}/${app}/${name}`;
+  const boundary = () => [{ name: 'AppBoundary', policy: resolve(template, template.Resources.AppBoundary!.Properties.PolicyDocument) }];
+
+  /** A request by one app's role: its identity policy, the rack's boundary, its rackless:app tag. */
+  async function asApp(app: string, identity: Json, action: string, resource: string, resourcePolicy?: Json): Promise<string> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${ACCOUNT}:role/rackless/${RACK}/${RACK}--${app}--execution`,
+          action,
+          resource: { resource, accountId: ACCOUNT },
+          contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalTag/rackless:app': app, 'aws:PrincipalTag/rackless:rack': RACK },
+        },
+        identityPolicies: [{ name: 'app', policy: identity }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        permissionBoundaryPolicies: boundary(),
+        ...(resourcePolicy ? { resourcePolicy } : {}),
+      },
+      {},
+    );
+    if (result.resultType === 'error') throw new Error(`${action}: ${JSON.stringify(result.errors)}`);
+    return result.overallResult;
+  }
+
+  const manifest = {
+    services: [{ name: 'web', image: 'httpd:2.4', secrets: { DB: `/rackless/${RACK}/shop/db` } }],
+    kms: [`arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`],
+  } as unknown as Manifest;
+
+  it("the execution role reads its own app's parameters and not another app's", async () => {
+    const policy = executionPolicy(naming, 'shop', where, manifest) as unknown as Json;
+    expect(await asApp('shop', policy, 'ssm:GetParameters', parameter('shop', 'db'))).toBe('Allowed');
+    expect(await asApp('shop', policy, 'ssm:GetParameters', parameter('cart', 'db'))).toBe('ImplicitlyDenied');
+    expect(await asApp('shop', policy, 'ecr:BatchGetImage', `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${RACK}/shop`)).toBe('Allowed');
+    expect(await asApp('shop', policy, 'ecr:BatchGetImage', `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${RACK}/cart`)).toBe('ImplicitlyDenied');
+    expect(await asApp('shop', policy, 'logs:PutLogEvents', `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/rackless/${RACK}/cart:log-stream:x`)).toBe('ImplicitlyDenied');
+    // a KMS key's own policy must let IAM decide (the default key policy does: "Enable IAM User Permissions")
+    const keyPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] };
+    expect(await asApp('shop', policy, 'kms:Decrypt', manifest.kms![0]!, keyPolicy)).toBe('Allowed');
+    expect(await asApp('shop', policy, 'kms:Decrypt', `arn:aws:kms:${REGION}:${ACCOUNT}:key/other`, keyPolicy)).toBe('ImplicitlyDenied');
+  });
+
+  it("the boundary holds even when a role's policy is widened: no other app's parameters, no rack machinery, no IAM", async () => {
+    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    expect(await asApp('shop', everything, 'ssm:GetParameters', parameter('shop', 'db'))).toBe('Allowed');
+    expect(await asApp('shop', everything, 'ssm:GetParameters', parameter('cart', 'db'))).toBe('ImplicitlyDenied');
+    expect(await asApp('shop', everything, 's3:GetObject', 'arn:aws:s3:::some-app-bucket/data.json')).toBe('Allowed');
+    for (const [action, resource] of [
+      ['iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/escalate`],
+      ['iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/rackless/${RACK}/${RACK}--shop--task`],
+      ['dynamodb:PutItem', arn.table],
+      ['s3:PutObject', `${arn.bucket}/apps/cart/evil.tar.gz`],
+      ['states:StartExecution', arn.deployMachine],
+      ['sns:Publish', arn.topic],
+      ['lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${RACK}-promote`],
+      // the rack does not allow Secrets Manager by default (appSecretsManager: false)
+      ['secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:db-AbCdEf`],
+    ] as const) {
+      expect(`${action} → ${await asApp('shop', everything, action, resource)}`).toMatch(/→ (ImplicitlyDenied|ExplicitlyDenied)$/);
+    }
+  });
+
+  it('the execution role reads exactly the Secrets Manager secrets its manifest declares', async () => {
+    const declared = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:db-AbCdEf`;
+    const withSecret = { ...manifest, services: [{ ...manifest.services[0]!, secrets: { DB: `${declared}:password::` } }] } as Manifest;
+    const policy = executionPolicy(naming, 'shop', where, withSecret) as unknown as Json;
+    expect(policy.Statement.find((s: Json) => s.Sid === 'Secrets').Resource).toEqual([declared]);
+    const identity = (action: string, resource: string) =>
+      runSimulation(
+        {
+          request: { principal: `arn:aws:iam::${ACCOUNT}:role/x`, action, resource: { resource, accountId: ACCOUNT }, contextVariables: {} },
+          identityPolicies: [{ name: 'app', policy }],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+        },
+        {},
+      ).then((r) => (r.resultType === 'error' ? JSON.stringify(r.errors) : r.overallResult));
+    expect(await identity('secretsmanager:GetSecretValue', declared)).toBe('Allowed');
+    expect(await identity('secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:other-XyZ123`)).toBe('ImplicitlyDenied');
   });
 });

@@ -45,6 +45,9 @@ function physical(template: Template, logicalId: string, attribute?: string): st
   switch (resource.Type) {
     case 'AWS::IAM::Role':
       return arnish && attribute ? `arn:aws:iam::${ACCOUNT}:role/${RACK}-${logicalId}` : `${RACK}-${logicalId}`;
+    // Ref of a managed policy is its ARN
+    case 'AWS::IAM::ManagedPolicy':
+      return `arn:aws:iam::${ACCOUNT}:policy${resolve(template, p.Path ?? '/')}${RACK}-${logicalId}-0123456789AB`;
     case 'AWS::DynamoDB::Table':
       return attribute === 'Arn' ? `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${RACK}-${logicalId}` : `${RACK}-${logicalId}`;
     case 'AWS::S3::Bucket':

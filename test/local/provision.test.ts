@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startMoto } from '../../local/moto.js';
 import type { LocalRack } from '../../local/rack.js';
 import { SKIPPED_TYPES } from '../../local/provision.js';
+import { noValueInLists } from '../../local/provision.js';
 import { mapIntrinsics, packagedTemplate, presentResources, type Template } from '../../local/template.js';
 import { ENV_NAMES } from '../../shared/config.js';
 import { localRack } from '../support/local-rack.js';
@@ -140,5 +141,16 @@ describe('two racks side by side in one process', () => {
     } finally {
       await moto.stop();
     }
+  });
+});
+
+describe('noValueInLists', () => {
+  it('decides an Fn::If that picks AWS::NoValue inside a list by the stack’s conditions, as CloudFormation does', () => {
+    const template = { Conditions: { Yes: { 'Fn::Equals': ['a', 'a'] }, No: { 'Fn::Equals': ['a', 'b'] } }, Resources: {} } as never;
+    const statement = { Sid: 'x' };
+    const node = {
+      Statement: [{ 'Fn::If': ['No', statement, { Ref: 'AWS::NoValue' }] }, { 'Fn::If': ['Yes', statement, { Ref: 'AWS::NoValue' }] }, { 'Fn::If': ['No', 'a', 'b'] }],
+    };
+    expect(noValueInLists(template, node, {})).toEqual({ Statement: [statement, { 'Fn::If': ['No', 'a', 'b'] }] });
   });
 });

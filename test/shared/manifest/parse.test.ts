@@ -4,6 +4,7 @@ import { parseManifest, type ManifestContext } from '../../../shared/manifest/pa
 
 const ctx = (): ManifestContext => ({
   app: 'shop',
+  owner: { rack: 'prod', ecrPrefix: 'prod', account: '123456789012', region: 'us-east-1', secretsManager: true },
   rackDomain: 'rack.example.com',
   files: {
     Dockerfile: 'FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nEXPOSE 3000\nCMD ["node", "server.js"]\n',
@@ -37,7 +38,7 @@ services:
     deployment: {minimum: 100, maximum: 200}
     environment: [NODE_ENV=staging, FEATURE_X=on]
     secrets:
-      DB_PASSWORD: /rackless/shop/db-password
+      DB_PASSWORD: /rackless/prod/shop/db-password
       STRIPE_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf
     deregistrationDelay: 10
     alarms: {cpu: 80, http5xx: 25}
@@ -122,7 +123,7 @@ describe('parseManifest', () => {
         deregistrationDelay: 10,
         alarms: { cpu: 80, memory: 90, http5xx: 25, unhealthy: 1 },
         secrets: {
-          DB_PASSWORD: '/rackless/shop/db-password',
+          DB_PASSWORD: '/rackless/prod/shop/db-password',
           STRIPE_KEY: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf',
         },
       });
@@ -197,16 +198,72 @@ describe('parseManifest', () => {
   });
 
   it.each([
-    ['/rackless/shop/db'],
-    ['db-password'],
-    ['arn:aws:ssm:eu-west-1:123456789012:parameter/shared/db'],
-    ['arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::'],
-  ])('accepts the secret reference %s', (reference) => {
+    ['/rackless/prod/shop/db', '/rackless/prod/shop/db'],
+    ['db-password', '/rackless/prod/shop/db-password'],
+    ['arn:aws:ssm:us-east-1:123456789012:parameter/rackless/prod/shop/db', 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/prod/shop/db'],
+    ['arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::'],
+  ])('accepts the secret reference %s as %s', (reference, resolved) => {
     const text = `services:\n  web:\n    image: httpd:2.4\n    secrets: {DB: "${reference}"}\n`;
 
     const [web] = parseManifest(text, ctx()).services;
 
-    expect(web?.secrets).toEqual({ DB: reference });
+    expect(web?.secrets).toEqual({ DB: resolved });
+  });
+
+  it.each([
+    ["another app's parameter", '/rackless/prod/cart/db', "/rackless/prod/cart/db is app cart's parameter; the app's tasks read only parameters under /rackless/prod/shop/"],
+    ['a parameter outside the app', '/shared/db', "/shared/db is outside the app's parameters; the app's tasks read only parameters under /rackless/prod/shop/"],
+    ['another rack’s parameter', '/rackless/staging/shop/db', "/rackless/staging/shop/db is outside the app's parameters"],
+    ["another account's parameter", 'arn:aws:ssm:us-east-1:999999999999:parameter/rackless/prod/shop/db', 'is a parameter of account 999999999999'],
+    ["another region's parameter", 'arn:aws:ssm:eu-west-1:123456789012:parameter/rackless/prod/shop/db', 'is a parameter of region eu-west-1'],
+    ["another app's parameter by ARN", 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/prod/cart/db', "is app cart's parameter"],
+    ["another account's secret", 'arn:aws:secretsmanager:us-east-1:999999999999:secret:db-AbCdEf', 'is a secret of account 999999999999'],
+  ])('refuses %s with MANIFEST_SECRET, naming why', (_label, reference, message) => {
+    const error = rejection(`services:\n  web:\n    image: httpd:2.4\n    secrets: {DB: "${reference}"}\n`);
+
+    expect(error.code).toBe('MANIFEST_SECRET');
+    expect(error.message).toContain(`services.web.secrets.DB: `);
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses a Secrets Manager secret on a rack that does not allow them', () => {
+    const context = { ...ctx(), owner: { ...ctx().owner, secretsManager: false } };
+    const error = rejection('services:\n  web:\n    image: httpd:2.4\n    secrets: {DB: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}\n', context);
+
+    expect(error.code).toBe('MANIFEST_SECRET');
+    expect(error.message).toContain('this rack does not let apps read them (rack parameter appSecretsManager: true allows it)');
+  });
+
+  it("refuses another app's repository as an image, and takes its own or any outside the rack", () => {
+    const image = (ref: string) => `services:\n  web:\n    image: ${ref}\n`;
+    const error = rejection(image('123456789012.dkr.ecr.us-east-1.amazonaws.com/prod/cart:web-1'));
+    expect(error.code).toBe('MANIFEST_IMAGE');
+    expect(error.message).toBe(
+      "MANIFEST_IMAGE: services.web.image: prod/cart is app cart's repository; an app runs images from its own repository (prod/shop) or from outside the rack",
+    );
+    for (const ok of ['123456789012.dkr.ecr.us-east-1.amazonaws.com/prod/shop:web-1', '123456789012.dkr.ecr.us-east-1.amazonaws.com/base/node:20', 'httpd:2.4']) {
+      expect(parseManifest(image(ok), ctx()).services[0]?.image).toBe(ok);
+    }
+  });
+
+  it("collects the task role's policies from the top level and every service (Convox's per-service policies), once each", () => {
+    const text =
+      'policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\nkms: [arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab]\nservices:\n  web:\n    image: a\n    policies: [arn:aws:iam::123456789012:policy/shop-queue, arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n';
+    const manifest = parseManifest(text, ctx());
+    expect(manifest.policies).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/shop-queue']);
+    expect(manifest.kms).toEqual(['arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab']);
+  });
+
+  it.each([
+    ['a policy that is no ARN', 'policies: [AdministratorAccess]', 'MANIFEST_POLICY', 'policies[0]: expected an IAM managed policy ARN'],
+    ["another account's policy", 'policies: [arn:aws:iam::999999999999:policy/x]', 'MANIFEST_POLICY', 'is a policy of account 999999999999'],
+    ['eleven policies', `policies: [${Array.from({ length: 11 }, (_, i) => `arn:aws:iam::aws:policy/P${i}`).join(', ')}]`, 'MANIFEST_POLICY', 'IAM attaches at most 10'],
+    ['a key alias', 'kms: [arn:aws:kms:us-east-1:123456789012:alias/app]', 'MANIFEST_SECRET', 'kms[0]: expected a KMS key ARN'],
+    ["another account's key", 'kms: [arn:aws:kms:us-east-1:999999999999:key/abc]', 'MANIFEST_SECRET', 'is a key of account 999999999999'],
+  ])('refuses %s', (_label, top, code, message) => {
+    const error = rejection(`${top}\nservices:\n  web:\n    image: a\n`);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(message);
   });
 
   it.each([
@@ -363,8 +420,14 @@ describe('parseManifest', () => {
 
 describe('parseManifest: a misspelt top-level key', () => {
   it('reports the unknown key, not the missing services map', () => {
-    expect(() => parseManifest('servces:\n  web:\n    build: .\n', { app: 'shop', rackDomain: 'r.example.com', files: { Dockerfile: 'FROM x' }, paths: ['Dockerfile'] })).toThrow(
-      /MANIFEST_UNKNOWN_KEY: servces: unknown key \(did you mean "services"\?\)/,
-    );
+    expect(() =>
+      parseManifest('servces:\n  web:\n    build: .\n', {
+        app: 'shop',
+        owner: { rack: 'prod', ecrPrefix: 'prod' },
+        rackDomain: 'r.example.com',
+        files: { Dockerfile: 'FROM x' },
+        paths: ['Dockerfile'],
+      }),
+    ).toThrow(/MANIFEST_UNKNOWN_KEY: servces: unknown key \(did you mean "services"\?\)/);
   });
 });

@@ -14,7 +14,7 @@ services:
     scale: {count: 2, cpu: 512, memory: 1024}
     environment: [ZETA=last, ALPHA=first, EQUATION=a=b]
     secrets:
-      DB_PASSWORD: /rackless/shop/db-password
+      DB_PASSWORD: /rackless/prod/shop/db-password
       API_TOKEN: token
       STRIPE_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf
     health: {interval: 10, timeout: 5, grace: 600, unhealthy: 3, command: "curl -f http://localhost:3000/ || exit 1"}
@@ -23,7 +23,13 @@ services:
 `;
 
 function services(): { web: ServiceSpec; worker: ServiceSpec } {
-  const [web, worker] = parseManifest(MANIFEST, { app: 'shop', rackDomain: 'rack.example.com', files: {}, paths: [] }).services;
+  const [web, worker] = parseManifest(MANIFEST, {
+    app: 'shop',
+    owner: { rack: 'prod', ecrPrefix: 'prod', secretsManager: true },
+    rackDomain: 'rack.example.com',
+    files: {},
+    paths: [],
+  }).services;
   return { web: web!, worker: worker! };
 }
 
@@ -138,8 +144,8 @@ describe('taskDefinitionInput', () => {
     const [container] = taskDefinitionInput(args(services().web)).containerDefinitions!;
 
     expect(container?.secrets).toEqual([
-      { name: 'API_TOKEN', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/token' },
-      { name: 'DB_PASSWORD', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/shop/db-password' },
+      { name: 'API_TOKEN', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/prod/shop/token' },
+      { name: 'DB_PASSWORD', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/rackless/prod/shop/db-password' },
       { name: 'STRIPE_KEY', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf' },
     ]);
   });
@@ -206,6 +212,7 @@ describe('taskDefinitionInput: app-level secrets', () => {
   it('turns a bare name whose config value is an SSM reference into valueFrom, never plaintext', () => {
     const manifest = parseManifest('environment: [DB_PASSWORD, MODE]\nservices:\n  web:\n    image: httpd:2.4\n', {
       app: 'shop',
+      owner: { rack: 'prod', ecrPrefix: 'prod' },
       rackDomain: 'r.example.com',
       files: {},
       paths: [],
