@@ -1,3 +1,4 @@
+import { serviceNames } from '../shared/names.js';
 /**
  * task-events throughput: the real handler, made with `makeHandler(deps)` as Lambda and the local
  * rack make it, on the rack's in-memory Store (shared/aws/memory-store.ts: DynamoDB's conditional
@@ -46,7 +47,7 @@ function serviceEvent(base: Record<string, any>, service: string): Record<string
  */
 export function mixedEvents(count: number, prefix = 'app'): Array<Record<string, any>> {
   const events: Array<Record<string, any>> = [];
-  const services = Array.from({ length: 50 }, (_, i) => `${RACK}-${prefix}${i % 10}-svc${Math.floor(i / 10)}`);
+  const services = Array.from({ length: 50 }, (_, i) => serviceNames({ name: RACK }, `${prefix}${i % 10}`, `svc${Math.floor(i / 10)}`).service);
   let task = prefix === 'app' ? 0 : 10_000_000;
   for (let i = 0; events.length < count; i++) {
     const service = services[Math.floor(i / 20) % services.length]!;
@@ -151,7 +152,7 @@ export async function runTaskEventsBench(opts: { quick?: boolean; log?: (line: s
     const callsMixed = calls() - callsBefore;
 
     published.length = 0;
-    const storm = `${RACK}-storm-web`;
+    const storm = serviceNames({ name: RACK }, 'storm', 'web').service;
     const stops = Array.from({ length: 500 }, (_, i) => taskEvent(CRASHES[0]!, storm, 100_000_000 + i));
     log('delivering a 500-stop storm of one service, all at once …');
     const stormStarted = performance.now();

@@ -6,6 +6,7 @@ import { LocalBridge } from '../../local/bridge.js';
 import { type MotoServer, startMoto } from '../../local/moto.js';
 import { LocalRack } from '../../local/rack.js';
 import { logger } from '../../shared/logger.js';
+import { serviceNames } from '../../shared/names.js';
 import type { GlobalOptions } from '../context.js';
 import { colors, type Io } from '../io.js';
 
@@ -155,7 +156,9 @@ async function checkOutcomes(stack: LocalStack): Promise<string[]> {
   if (numbers.length !== 3) problems.push(`expected 3 releases, found ${numbers.join(', ')}`);
   const current = await store.currentRelease('httpd');
   if (current?.number !== 2) problems.push(`expected release #2 to be current after the rollback, found #${current?.number}`);
-  const service = await stack.rack.aws.ecs.send(new DescribeServicesCommand({ cluster: stack.rack.resources.cluster, services: [`${stack.rack.name}-httpd-web`] }));
+  const service = await stack.rack.aws.ecs.send(
+    new DescribeServicesCommand({ cluster: stack.rack.resources.cluster, services: [serviceNames({ name: stack.rack.name }, 'httpd', 'web').service] }),
+  );
   const taskDefinition = service.services?.[0]?.taskDefinition ?? '';
   if (!taskDefinition.endsWith(':2')) problems.push(`expected the service back on revision 2, found ${taskDefinition}`);
   return problems;

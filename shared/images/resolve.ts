@@ -1,7 +1,9 @@
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { getManifest } from '@snyk/docker-registry-v2-client';
 import { ManifestInvalid } from '../errors.js';
 import { ecrRegistry, parseImageReference, pinned } from './reference.js';
+import { manifestDigest, type RegistryOptions } from './registry.js';
+
+export type { RegistryOptions } from './registry.js';
 
 /**
  * Turns an image reference into the digest it names now, so a release runs the bytes it was
@@ -23,19 +25,11 @@ export async function ecrDigest(ecr: ECRClient, repository: string, tag: string,
   }
 }
 
-export interface RegistryOptions {
-  /** e.g. `[['registry-1.docker.io', '127.0.0.1:5000']]`: where a registry host is really reached */
-  hostMappings?: Array<[RegExp | string, string]>;
-  /** `http:` for a test registry; `https:` otherwise */
-  protocol?: string;
-  timeoutMs?: number;
-}
-
 /**
  * Images of ECR in the rack's region (read with ECR's API and the function's role), and of any other
- * registry by the Docker Registry HTTP API V2 (anonymous pull token, the way `docker pull` gets one):
- * `@snyk/docker-registry-v2-client`. A multi-platform image is pinned by its index digest, so each
- * container instance still pulls its own platform's image.
+ * registry by the Docker Registry HTTP API V2 (shared/images/registry.ts: one HEAD, with an anonymous
+ * pull token the way `docker pull` gets one). A multi-platform image is pinned by its index digest,
+ * so each container instance still pulls its own platform's image.
  */
 export function imageResolver(args: { ecr: ECRClient; region: string; registry?: RegistryOptions }): ImageResolver {
   return {
@@ -51,21 +45,9 @@ export function imageResolver(args: { ecr: ECRClient; region: string; registry?:
         if (!digest) throw notFound(reference, `ECR has no image tagged ${tag} in repository ${ref.repository}`);
         return pinned(reference, digest);
       }
-      let manifest: Awaited<ReturnType<typeof getManifest>>;
-      try {
-        manifest = await getManifest(ref.registry, ref.repository, tag, undefined, undefined, {
-          ...(args.registry?.hostMappings ? { hostMappings: args.registry.hostMappings } : {}),
-          ...(args.registry?.protocol ? { protocol: args.registry.protocol } : {}),
-          timeout: args.registry?.timeoutMs ?? 10_000,
-        });
-      } catch (error) {
-        const status = (error as { statusCode?: number }).statusCode;
-        if (status === 404 || status === 401 || status === 403) throw notFound(reference, `${ref.registry} answered ${status} for ${ref.repository}:${tag}`);
-        throw error;
-      }
-      const digest = manifest?.indexDigest ?? manifest?.manifestDigest;
-      if (!digest) throw notFound(reference, `${ref.registry} gave no digest for ${ref.repository}:${tag}`);
-      return pinned(reference, digest);
+      const found = await manifestDigest(ref.registry, ref.repository, tag, args.registry);
+      if ('missing' in found) throw notFound(reference, found.missing);
+      return pinned(reference, found.digest);
     },
   };
 }

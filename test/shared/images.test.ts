@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestInvalid } from '../../shared/errors.js';
 import { imageResolver } from '../../shared/images/resolve.js';
 import { ecrRegistry, parseImageReference, pinned } from '../../shared/images/reference.js';
+import { parseChallenge } from '../../shared/images/registry.js';
 
 describe('parseImageReference', () => {
   it.each([
@@ -40,6 +41,15 @@ describe('parseImageReference', () => {
  * A registry speaking the Docker Registry HTTP API V2 with bearer-token auth (the flow Docker Hub
  * uses), on 127.0.0.1: the resolver's real code path, with the registry host mapped onto it.
  */
+describe('parseChallenge', () => {
+  it("reads Docker Hub's Bearer challenge", () => {
+    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/httpd:pull"')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/httpd:pull' },
+    });
+  });
+});
+
 describe('imageResolver against a token-auth registry', () => {
   let server: Server;
   let port = 0;
@@ -104,7 +114,8 @@ describe('imageResolver against a token-auth registry', () => {
 
   it('pins a multi-platform Docker Hub image by its index digest, after the anonymous token dance', async () => {
     expect(await resolver().pin('httpd:2.4')).toBe(`httpd@${indexDigest}`);
-    expect(requests).toContain('GET /v2/library/httpd/manifests/2.4');
+    expect(requests).toContain('HEAD /v2/library/httpd/manifests/2.4');
+    expect(requests.filter((r) => r.startsWith('GET /v2/'))).toEqual([]);
     expect(requests.some((r) => r.startsWith('GET /token'))).toBe(true);
   });
 
