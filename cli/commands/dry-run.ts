@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, type ContainerDefinition, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { serviceName } from '../../shared/aws/ecs.js';
 import { RacklessError } from '../../shared/errors.js';
-import { parseManifest } from '../../shared/manifest/parse.js';
+import { manifestText, parseManifest } from '../../shared/manifest/parse.js';
 import type { ServiceSpec } from '../../shared/manifest/types.js';
 import { scanTarball } from '../../shared/tarball/scan.js';
 import { taskDefinitionInput } from '../../shared/taskdef/task-definition.js';
@@ -67,12 +67,13 @@ export async function planDeploy(ctx: Context, app: string, tarball: Buffer): Pr
   const current = await ctx.store.currentRelease(app);
   const appRecord = await ctx.store.getApp(app);
   const rackDomain = inferRackDomain(current?.manifest.services ?? [], app) ?? `${ctx.rack.name}.internal`;
-  const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], {
+  const manifest = parseManifest(manifestText(scan), {
     app,
     owner: { rack: ctx.rack.name, ecrPrefix: ctx.rack.name, region: ctx.rack.region },
     rackDomain,
     files: scan.files,
     paths: scan.paths,
+    links: scan.links,
   });
   const names = manifest.services.map((s) => serviceName(ctx.rack.name, app, s.name));
   const described = await ctx.aws.ecs.send(new DescribeServicesCommand({ cluster: ctx.rack.cluster, services: names }));

@@ -1,4 +1,4 @@
-// AWS calls: s3:GetObject, s3:GetObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, ecr:DescribeImages, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, iam:GetPolicy, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: s3:GetObject, s3:GetObjectVersion, s3:PutObject, s3:AbortMultipartUpload, s3:DeleteObject, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, ecr:DescribeImages, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, iam:GetPolicy, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -40,7 +40,13 @@ export function makeHandler(deps: Deps) {
   return lambda('prepare', async (state: DeployState, context: Context) => {
     const started = deps.now();
     return withTiming(
-      await prepare(state, { ...deps, accountId: accountOf(context?.invokedFunctionArn), partition: partitionOf(context?.invokedFunctionArn) }),
+      await prepare(state, {
+        ...deps,
+        accountId: accountOf(context?.invokedFunctionArn),
+        partition: partitionOf(context?.invokedFunctionArn),
+        // the tarball must be read with time to spare for the rest of Prepare (and its error)
+        ...(typeof context?.getRemainingTimeInMillis === 'function' ? { deadline: deps.now() + context.getRemainingTimeInMillis() - 30_000 } : {}),
+      }),
       'Prepare',
       started,
       deps.now(),

@@ -10,13 +10,14 @@ import { ManifestInvalid, NotFound, QuotaExceeded, Superseded, TarballRejected }
 import { pinnedPlaceholder } from '../images/reference.js';
 import type { ImageResolver } from '../images/resolve.js';
 import { newReleaseId, releaseTaskDefinitions, TASK_DEFINITION_MAX_BYTES, taskDefinitionBytes } from './render.js';
-import { dockerfileBaseImages, parseManifest } from '../manifest/parse.js';
+import { dockerfileBaseImages, manifestText, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { repositoryName, type Rack } from '../rack.js';
 import { hostsOf, unionHosts } from '../domains.js';
 import { claimDomains } from './claims.js';
 import { checkLoadBalancerQuotas, loadBalancerQuotas, loadBalancerUse, releaseNeeds } from './quotas.js';
-import { scanTarball, type ScanLimits } from '../tarball/scan.js';
+import { type ScanLimits, type ScanOptions, scanTarball, type TarballScan } from '../tarball/scan.js';
+import { contextKey, contextUpload } from '../aws/build-context.js';
 import type { BuildPlan, DeployState, ReleaseRef } from './state.js';
 
 export interface PrepareDeps {
@@ -33,6 +34,8 @@ export interface PrepareDeps {
   /** pins `image:` references by digest */
   images: ImageResolver;
   limits?: Partial<ScanLimits>;
+  /** epoch ms by which the tarball must have been read (the Lambda's deadline, less a margin) */
+  deadline?: number;
   now: () => number;
 }
 
@@ -54,8 +57,43 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
 
   const source = state.source;
   if (!source) throw new NotFound('SOURCE_MISSING', `app ${state.app} has no tarball to build (deploy one to apps/${state.app}/ first)`, { app: state.app });
-  const scan = await readTarball(deps.s3, source, deps.limits);
-  const manifest = parseManifest(scan.files['rackless.yml'] ?? scan.files['rackless.yaml'], {
+  // the build context is written while the tarball is read; anything that fails from here on
+  // leaves no context behind
+  const tag = state.execution.slice(0, 100);
+  const context = contextUpload(deps.s3, source.bucket, contextKey(state.app, tag));
+  let scan: TarballScan;
+  try {
+    scan = await readTarball(deps.s3, source, deps.limits, { context: context.stream, ...(deps.deadline ? { deadline: deps.deadline } : {}), now: deps.now });
+    await context.done();
+  } catch (error) {
+    await context.discard();
+    throw error;
+  }
+  try {
+    return await prepareUpload(state, deps, { scan, source, tag, current, previous, watch, contextKey: contextKey(state.app, tag), discardContext: () => context.discard() });
+  } catch (error) {
+    await context.discard();
+    throw error;
+  }
+}
+
+interface UploadScan {
+  scan: TarballScan;
+  source: NonNullable<DeployState['source']>;
+  tag: string;
+  current: Awaited<ReturnType<Store['currentRelease']>>;
+  previous: ReleaseRef | undefined;
+  watch: NonNullable<DeployState['watch']>;
+  contextKey: string;
+  discardContext: () => Promise<void>;
+}
+
+async function prepareUpload(
+  state: DeployState,
+  deps: PrepareDeps,
+  { scan, source, tag, current, previous, watch, contextKey: key, discardContext }: UploadScan,
+): Promise<DeployState> {
+  const manifest = parseManifest(manifestText(scan), {
     app: state.app,
     owner: {
       rack: deps.rack.name,
@@ -67,6 +105,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     rackDomain: deps.rack.domain,
     files: scan.files,
     paths: scan.paths,
+    links: scan.links,
     deregistrationDelay: deps.rack.deregistrationDelay,
   });
   await checkPolicies(deps.iam, manifest);
@@ -93,14 +132,16 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   await claimDomains(deps.store, { app: state.app, rackDomain: deps.rack.domain, check: hostsOf(manifest), write: unionHosts(hostsOf(current?.manifest), hostsOf(manifest)) });
   // then the app's ECR repository and the build record
   const builds = manifest.services.filter((s) => s.build);
-  const tag = state.execution.slice(0, 100);
   const build: BuildPlan = { needed: builds.length > 0, tag, images: {} };
   if (build.needed) {
     const repositoryUri = await ensureRepository(deps.ecr, repositoryName(deps.rack, state.app), deps.rack.name, state.app);
     build.repositoryUri = repositoryUri;
     build.project = deps.codebuildProject;
     for (const s of builds) build.images[s.name] = `${repositoryUri}:${s.name}-${tag}`.slice(0, repositoryUri.length + 129);
-    build.environment = buildEnvironment(state, scan.stripComponents, build, manifest);
+    build.environment = buildEnvironment(state, scan.stripComponents, build, manifest, key);
+  } else {
+    // nothing to build: no context to keep
+    await discardContext();
   }
   Object.assign(build.images, pinnedImages);
   build.id = tag;
@@ -119,7 +160,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
   return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };
 }
 
-async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits?: Partial<ScanLimits>) {
+async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits: Partial<ScanLimits> | undefined, options: ScanOptions) {
   let body: GetObjectCommandOutput['Body'];
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }));
@@ -134,7 +175,7 @@ async function readTarball(s3: S3Client, source: NonNullable<DeployState['source
   }
   if (!body) throw new TarballRejected('TARBALL_EMPTY', `s3://${source.bucket}/${source.key} has no body`, { key: source.key });
   // streamed straight from S3 into gunzip + tar: never whole in memory or on disk
-  return scanTarball(body as AsyncIterable<Uint8Array>, limits);
+  return scanTarball(body as AsyncIterable<Uint8Array>, limits, options);
 }
 
 /**
@@ -196,7 +237,7 @@ function checkDomains(deps: PrepareDeps, rules: Rule[], app: string, manifest: M
   }
 }
 
-function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, manifest: Manifest): BuildPlan['environment'] {
+function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, manifest: Manifest, context: string): BuildPlan['environment'] {
   const source = state.source!;
   const builds = manifest.services
     .filter((s) => s.build)
@@ -204,8 +245,8 @@ function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, ma
   const vars: Record<string, string> = {
     RACKLESS_APP: state.app,
     SOURCE_BUCKET: source.bucket,
-    SOURCE_KEY: source.key,
-    SOURCE_VERSION: source.versionId ?? '',
+    // the build reads the context Prepare wrote, never the upload: it extracts what was validated
+    CONTEXT_KEY: context,
     STRIP_COMPONENTS: String(strip),
     REPOSITORY_URI: build.repositoryUri ?? '',
     IMAGE_TAG: build.tag ?? '',

@@ -130,6 +130,11 @@ function parseStages(text: string): Stage[] {
  * The images a Dockerfile builds from: every `FROM`, skipping earlier stage names and `scratch`, with
  * `ARG` defaults substituted. A FROM whose variable has no default is left out (it is unknowable here).
  */
+/** How many build stages (FROM instructions) a Dockerfile has: docker build refuses one with none. */
+export function dockerfileStages(dockerfile: string): number {
+  return parseStages(dockerfile).length;
+}
+
 export function dockerfileBaseImages(dockerfile: string): string[] {
   const images: string[] = [];
   const stageNames = new Set<string>();

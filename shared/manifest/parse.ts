@@ -3,7 +3,7 @@ import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import * as v from 'valibot';
 import { ManifestInvalid } from '../errors.js';
 import { parameterPath } from '../names.js';
-import { dockerfileExposedPort } from './dockerfile.js';
+import { dockerfileExposedPort, dockerfileStages } from './dockerfile.js';
 import { allowedKeys, CONTAINER_HEALTH, describeValue, issueCode, manifestSchema, type RawManifest, type RawService } from './schema.js';
 import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
 
@@ -30,11 +30,39 @@ export interface ManifestContext {
   files: Record<string, string>;
   /** every regular file path in the tarball (normalised, relative to root) */
   paths: string[];
+  /** paths that are symlinks or hard links in the tarball (the scan's `links`) */
+  links?: Record<string, { type: 'symlink' | 'link'; target: string }>;
   /** rack default target group deregistration delay, seconds (default 30) */
   deregistrationDelay?: number;
 }
 
 export const MANIFEST_FILE = 'rackless.yml';
+const MANIFEST_FILES = ['rackless.yml', 'rackless.yaml'] as const;
+
+/**
+ * The manifest's text from a scanned tarball, or undefined when it has none. Both spellings at once,
+ * or a manifest that is a link, are errors naming the file: a link's target is not what was read.
+ */
+export function manifestText(scan: { files: Record<string, string>; links: Record<string, { type: 'symlink' | 'link'; target: string }> }): string | undefined {
+  const present = MANIFEST_FILES.filter((name) => name in scan.files || name in scan.links);
+  if (present.length > 1) {
+    throw new ManifestInvalid('MANIFEST_AMBIGUOUS', `${present.join(' and ')}: the tarball holds both; expected one manifest (rename or remove one)`, { path: present.join(', ') });
+  }
+  const name = present[0];
+  if (name === undefined) return undefined;
+  const link = scan.links[name];
+  if (link) {
+    throw new ManifestInvalid(
+      'MANIFEST_LINKED',
+      `${name}: is a ${link.type === 'symlink' ? 'symlink' : 'hard link'} to ${JSON.stringify(link.target)}; expected the manifest as a regular file`,
+      {
+        path: name,
+        target: link.target,
+      },
+    );
+  }
+  return scan.files[name];
+}
 
 // Convox's defaults (health path, interval, deployment 50/200, cpu 256, memory 512); see DESIGN §3.
 export const DEFAULT_HEALTH: HealthCheck = {
@@ -269,11 +297,26 @@ function checkBuildSources(name: string, build: { context: string; dockerfile: s
     const isFile = ctx.paths.includes(build.context);
     throw invalid('BUILD_CONTEXT_MISSING', at, isFile ? `build context "${build.context}" is a file; expected a directory` : `no files under "${build.context}/" in the tarball`);
   }
+  const link = ctx.links?.[build.dockerfile];
+  if (link) {
+    throw invalid(
+      'DOCKERFILE_LINKED',
+      at,
+      `"${build.dockerfile}" is a ${link.type === 'symlink' ? 'symlink' : 'hard link'} to ${JSON.stringify(link.target)}; expected the Dockerfile as a regular file`,
+      {
+        dockerfile: build.dockerfile,
+      },
+    );
+  }
   if (!(build.dockerfile in ctx.files) && !ctx.paths.includes(build.dockerfile)) {
     const why = options.implied ? ` (there is no ${MANIFEST_FILE}, so the app builds from ./Dockerfile)` : '';
     throw invalid('DOCKERFILE_MISSING', at, `expected a Dockerfile at "${build.dockerfile}" in the tarball${why}`, {
       dockerfile: build.dockerfile,
     });
+  }
+  const text = ctx.files[build.dockerfile];
+  if (text !== undefined && dockerfileStages(text) === 0) {
+    throw invalid('DOCKERFILE_NO_STAGE', at, `"${build.dockerfile}" has no FROM instruction; expected at least one build stage`, { dockerfile: build.dockerfile });
   }
 }
 

@@ -3,10 +3,12 @@
  * link target stays inside the archive root. No I/O; `scan.ts` applies these while streaming.
  */
 
-/** Longest entry or link name accepted (Linux PATH_MAX); keeps the path list bounded. */
+/** Longest entry or link name accepted, in UTF-8 bytes (Linux PATH_MAX); keeps the path list bounded. */
 export const MAX_NAME_LENGTH = 4096;
-/** Longest single segment accepted (Linux NAME_MAX); extraction would fail beyond it anyway. */
+/** Longest single segment accepted, in UTF-8 bytes (Linux NAME_MAX counts bytes); extraction would fail beyond it. */
 export const MAX_SEGMENT_LENGTH = 255;
+
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 /** Symlink hops allowed while resolving one target, as the Linux kernel allows before ELOOP. */
 export const MAX_LINK_HOPS = 40;
 
@@ -21,12 +23,12 @@ export function nameProblem(name: string): NameProblem | undefined {
   if (name.length === 0) return { kind: 'empty' };
   const control = CONTROL.exec(name);
   if (control) return { kind: 'control', char: control[0] };
-  if (name.length > MAX_NAME_LENGTH) return { kind: 'too-long', length: name.length };
+  if (bytes(name) > MAX_NAME_LENGTH) return { kind: 'too-long', length: bytes(name) };
   if (isAbsolute(name)) return { kind: 'absolute' };
   const segments = name.split('/');
   if (segments.includes('..')) return { kind: 'parent' };
-  const long = segments.find((s) => s.length > MAX_SEGMENT_LENGTH);
-  if (long !== undefined) return { kind: 'too-long', length: long.length };
+  const long = segments.find((s) => bytes(s) > MAX_SEGMENT_LENGTH);
+  if (long !== undefined) return { kind: 'too-long', length: bytes(long) };
   return undefined;
 }
 

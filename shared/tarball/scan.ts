@@ -2,11 +2,19 @@
  * Streams a user's `.tar.gz` once: validates every entry, enforces size/count/ratio limits while
  * inflating, and keeps only the few small text files the deploy needs (Dockerfiles, rackless.yml,
  * .dockerignore). Nothing else is buffered; the first rejection destroys the source.
+ *
+ * With a `context` sink it also writes, as it goes, the **build context**: a new tar.gz holding
+ * exactly the entries it accepted — regular files, directories, hard links to earlier files and
+ * validated relative symlinks, under their normalised names, with no extension header of the
+ * upload's — so the build extracts what was validated and nothing else (shared/tarball/context.ts).
  */
+import { createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar, { type ExtractEvents, type Header } from 'tar-stream';
 import { TarballRejected } from '../errors.js';
+import { ContextWriter } from './context.js';
 import {
   basename,
   dirname,
@@ -56,7 +64,40 @@ export interface TarballScan {
   files: Record<string, string>;
   /** Every regular-file (and hard-link) path relative to the (stripped) root, in archive order. */
   paths: string[];
+  /** Every entry the build context holds, relative to the (stripped) root, in archive order. */
+  tree: TreeEntry[];
+  /** Paths (relative to the stripped root) that are symlinks or hard links, with their targets. */
+  links: Record<string, { type: 'symlink' | 'link'; target: string }>;
 }
+
+export interface TreeEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'link';
+  size: number;
+  /** symlink: its raw target; hard link: the archive path it names (relative to the stripped root) */
+  target?: string;
+  /** sha256 of a captured file's bytes (Dockerfiles, the manifest, .dockerignore) */
+  sha256?: string;
+}
+
+export interface ScanOptions {
+  /** where to write the build context (gzip of a canonical tar); none → validate only */
+  context?: Writable;
+  /** epoch ms after which the scan gives up with TARBALL_SLOW (a Lambda's remaining time, less a margin) */
+  deadline?: number;
+  now?: () => number;
+}
+
+/**
+ * Per-entry PAX records the build context can do without, or that mean what tar-stream reads them
+ * to mean (POSIX pax: path, linkpath, size; times and owners are not carried over; vendors' xattrs
+ * are dropped). Anything else — GNU.sparse.* first of all, which GNU tar would expand into a file
+ * tar-stream never saw — is refused.
+ */
+const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'comment', 'charset', 'hdrcharset']);
+const PAX_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.', 'SCHILY.acl.', 'LIBARCHIVE.creationtime', 'SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink', 'SCHILY.fflags'];
+/** Global PAX records: `git archive` writes a comment (the commit); a global path or size would rename or resize every later entry for GNU tar. */
+const GLOBAL_PAX_KEYS = new Set(['comment']);
 
 type EntryStream = ExtractEvents['entry'][1];
 
@@ -71,12 +112,13 @@ const DOCKERFILE = /dockerfile/i;
 const VENDORED = /(^|\/)(node_modules|vendor|\.git)\//;
 const SPECIAL_TYPES = new Set(['character-device', 'block-device', 'fifo']);
 
-export async function scanTarball(source: TarballSource, limits: Partial<ScanLimits> = {}): Promise<TarballScan> {
+export async function scanTarball(source: TarballSource, limits: Partial<ScanLimits> = {}, options: ScanOptions = {}): Promise<TarballScan> {
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+  const writer = options.context ? new ContextWriter(options.context) : undefined;
   // Compressed bytes the inflater has consumed; bytes read from the source run ahead of it.
-  const scan = new Scan({ ...DEFAULT_LIMITS, ...limits }, () => gunzip.bytesWritten);
+  const scan = new Scan({ ...DEFAULT_LIMITS, ...limits }, () => gunzip.bytesWritten, writer, options);
   const extract = tar.extract();
-  countGlobalHeaders(extract, () => scan.admitGlobalHeader());
+  countGlobalHeaders(extract, (records) => scan.admitGlobalHeader(records));
   extract.on('entry', (header, stream, next) => {
     scan.onEntry(header, stream, next, (error) => extract.destroy(error));
   });
@@ -94,20 +136,25 @@ export async function scanTarball(source: TarballSource, limits: Partial<ScanLim
       gunzip,
       (inflated: AsyncIterable<Buffer>) => scan.feedTar(inflated, extract),
     );
+    const result = scan.result();
+    await writer?.finish();
+    return result;
   } catch (error) {
-    throw scan.explain(error, tarError);
+    const explained = scan.explain(error, tarError);
+    writer?.destroy();
+    throw explained;
   }
-  return scan.result();
 }
 
-/** tar-stream consumes pax global headers silently; the entry count must still see them. */
-function countGlobalHeaders(extract: tar.Extract, onGlobal: () => void): void {
-  const internals = extract as unknown as { _header?: { type?: string | null } | null; _decodeLongHeader?: (buf: Buffer) => void };
+/** tar-stream consumes pax global headers silently; the entry count and the record check must still see them. */
+function countGlobalHeaders(extract: tar.Extract, onGlobal: (records: Record<string, string>) => void): void {
+  const internals = extract as unknown as { _header?: { type?: string | null } | null; _decodeLongHeader?: (buf: Buffer) => void; _paxGlobal?: Record<string, string> | null };
   const decode = internals._decodeLongHeader;
   if (typeof decode !== 'function') throw new Error('tar-stream internals changed: _decodeLongHeader is gone');
   internals._decodeLongHeader = function (this: typeof internals, buf: Buffer) {
-    if (this._header?.type === 'pax-global-header') onGlobal();
+    const global = this._header?.type === 'pax-global-header';
     decode.call(this, buf);
+    if (global) onGlobal(this._paxGlobal ?? {});
   };
 }
 
@@ -115,6 +162,14 @@ interface CapturedFile {
   path: string;
   text: string;
 }
+
+/** What an accepted entry becomes: its header in the build context, and where its body is captured. */
+interface Admitted {
+  entry?: ContextEntry;
+  capture?: string;
+}
+
+export type ContextEntry = { name: string; type: 'file' | 'directory' | 'symlink' | 'link'; size?: number; mode?: number; mtime?: Date; linkname?: string };
 
 class Scan {
   private readonly limits: ScanLimits;
@@ -134,10 +189,17 @@ class Scan {
   private rootHasNonDirectory = false;
   private current: { name: string; size: number; read: number } | undefined;
   private failure: TarballRejected | undefined;
+  /** every directory an entry implies (its path's prefixes) or names */
+  private readonly directories = new Set<string>();
+  private readonly tree: TreeEntry[] = [];
+  private readonly hashes = new Map<string, string>();
+  private readonly regularFiles = new Set<string>();
 
   constructor(
     limits: ScanLimits,
     private readonly inflaterInputBytes: () => number,
+    private readonly writer: ContextWriter | undefined,
+    private readonly options: ScanOptions,
   ) {
     this.limits = limits;
   }
@@ -177,6 +239,7 @@ class Scan {
     for await (const chunk of inflated) {
       this.inflatedBytes += chunk.length;
       this.checkRatio();
+      this.checkDeadline();
       if (this.inflatedBytes > ceiling) {
         throw this.reject('TARBALL_TOO_LARGE', `the archive inflates past ${ceiling} bytes at ${this.where()}; expected at most ${this.limits.maxBytes} bytes of files`, {
           entry: this.current?.name,
@@ -193,6 +256,17 @@ class Scan {
     await settle(extract, 'finish', () => this.failure);
   }
 
+  private checkDeadline(): void {
+    if (this.options.deadline === undefined || (this.options.now ?? Date.now)() <= this.options.deadline) return;
+    throw this.reject(
+      'TARBALL_SLOW',
+      `the scan ran out of time at ${this.where()} after ${this.inflatedBytes} inflated bytes; expected the archive to be read before Prepare's deadline (upload a smaller tarball)`,
+      {
+        entry: this.current?.name,
+      },
+    );
+  }
+
   private checkRatio(): void {
     if (this.inflatedBytes < RATIO_FLOOR_BYTES) return;
     const consumed = Math.max(1, this.inflaterInputBytes());
@@ -205,16 +279,24 @@ class Scan {
     );
   }
 
-  admitGlobalHeader(): void {
+  admitGlobalHeader(records: Record<string, string>): void {
     this.countEntry('(pax global header)');
+    const unsupported = Object.keys(records).filter((key) => !GLOBAL_PAX_KEYS.has(key));
+    if (unsupported.length > 0) {
+      throw this.reject(
+        'TARBALL_PAX_UNSUPPORTED',
+        `a pax global header sets ${unsupported.map(q).join(', ')}, which would rename, resize or reinterpret every later entry for the build's tar; expected at most a comment (as git archive writes)`,
+        { records: unsupported },
+      );
+    }
   }
 
   onEntry(header: Header, stream: EntryStream, next: () => void, abort: (error: Error) => void): void {
     // Tearing down the parser destroys the open entry with the same error, which is reported once, by the parser.
     stream.on('error', () => undefined);
-    let capture: string | undefined;
+    let admitted: Admitted;
     try {
-      capture = this.admit(header);
+      admitted = this.admit(header);
     } catch (error) {
       abort(error as Error);
       return;
@@ -222,57 +304,146 @@ class Scan {
     const current = { name: header.name, size: header.size ?? 0, read: 0 };
     this.current = current;
     const chunks: Buffer[] = [];
+    const hash = admitted.capture !== undefined ? createHash('sha256') : undefined;
+    const opened = this.writer && admitted.entry ? this.writer.entry(admitted.entry) : undefined;
+    const sink = admitted.entry?.type === 'file' ? opened?.sink : undefined;
     stream.on('data', (data) => {
       const chunk = data as Buffer;
       current.read += chunk.length;
-      if (capture !== undefined) chunks.push(chunk);
+      if (admitted.capture !== undefined) {
+        chunks.push(chunk);
+        hash!.update(chunk);
+      }
+      // the context's backpressure reaches the parser, and through it the download
+      if (sink && !sink.write(chunk)) {
+        stream.pause();
+        sink.once('drain', () => stream.resume());
+      }
     });
     stream.on('end', () => {
-      if (capture !== undefined) this.captured.push({ path: capture, text: Buffer.concat(chunks).toString('utf8') });
-      next();
+      if (admitted.capture !== undefined) {
+        this.captured.push({ path: admitted.capture, text: Buffer.concat(chunks).toString('utf8') });
+        this.hashes.set(admitted.capture, hash!.digest('hex'));
+      }
+      if (!opened) {
+        next();
+        return;
+      }
+      sink?.end();
+      opened.done.then(next, abort);
     });
     stream.resume();
   }
 
-  /** Validates one entry header; returns the normalised path when its body is to be captured. */
-  private admit(header: Header): string | undefined {
+  /** Validates one entry header: what the build context gets of it, and the path to capture its body under. */
+  private admit(header: Header): Admitted {
     const raw = header.name;
     // tar-stream reports typeflags it does not know (GNU sparse, volume labels) as null.
     const type: string = (header.type as string | null) ?? 'unknown';
     this.countEntry(raw);
+    this.checkPax(raw, header.pax as Record<string, string> | null | undefined);
 
     const problem = nameProblem(raw);
     if (problem) throw this.nameRejection(raw, problem);
     const path = normalisePath(raw);
+    const size = header.size ?? 0;
+    // only a regular file has a body: GNU tar reads the bytes after a directory or link header as
+    // further members, tar-stream skips (or hangs on) them
+    if (size > 0 && type !== 'file' && type !== 'contiguous-file') {
+      throw this.reject('TARBALL_UNEXPECTED_BODY', `entry ${q(raw)} is a ${type} with ${size} bytes of body; expected a body on regular files only`, { entry: raw, type, size });
+    }
     if (path === '') {
-      if (type === 'directory') return undefined;
+      if (type === 'directory') return {};
       throw this.reject('TARBALL_BAD_NAME', `entry ${q(raw)} names the archive root but is a ${type}; expected a file name`, { entry: raw });
     }
     if (this.seen.has(path)) {
       throw this.reject('TARBALL_DUPLICATE_ENTRY', `entry ${q(raw)} repeats the path ${q(path)}; expected each path once`, { entry: raw, path });
     }
+    this.checkNotThroughLink(raw, path, type);
     this.seen.add(path);
     this.noteTopLevel(path, type);
+    const parents = path.split('/').slice(0, -1);
+    for (let i = 1; i <= parents.length; i++) this.directories.add(parents.slice(0, i).join('/'));
+    const mode = (header.mode ?? 0o644) & 0o777;
+    const mtime = header.mtime;
 
     switch (type) {
       case 'directory':
-        return undefined;
-      case 'symlink':
-        this.admitSymlink(raw, path, header.linkname ?? '');
-        return undefined;
-      case 'link':
-        this.admitHardlink(raw, path, header.linkname ?? '');
+        this.directories.add(path);
+        this.tree.push({ path, type: 'directory', size: 0 });
+        return { entry: { name: path, type: 'directory', mode: mode || 0o755, ...(mtime ? { mtime } : {}) } };
+      case 'symlink': {
+        const target = header.linkname ?? '';
+        this.admitSymlink(raw, path, target);
+        this.tree.push({ path, type: 'symlink', size: 0, target });
+        return { entry: { name: path, type: 'symlink', linkname: target, ...(mtime ? { mtime } : {}) } };
+      }
+      case 'link': {
+        const target = this.admitHardlink(raw, path, header.linkname ?? '');
         this.filePaths.push(path);
-        return undefined;
+        this.tree.push({ path, type: 'link', size: 0, target });
+        return { entry: { name: path, type: 'link', linkname: target, ...(mtime ? { mtime } : {}) } };
+      }
       case 'file':
-      case 'contiguous-file':
-        return this.admitFile(raw, path, header.size ?? 0);
+      case 'contiguous-file': {
+        const capture = this.admitFile(raw, path, size);
+        this.tree.push({ path, type: 'file', size });
+        return { ...(capture !== undefined ? { capture } : {}), entry: { name: path, type: 'file', size, mode, ...(mtime ? { mtime } : {}) } };
+      }
       default:
         if (SPECIAL_TYPES.has(type)) {
           throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} is a ${type}; expected regular files, directories and links only`, { entry: raw, type });
         }
         throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} has an unsupported type; expected regular files, directories and links only`, { entry: raw, type });
     }
+  }
+
+  private checkPax(raw: string, pax: Record<string, string> | null | undefined): void {
+    for (const key of Object.keys(pax ?? {})) {
+      if (PAX_KEYS.has(key) || PAX_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
+      if (key.startsWith('GNU.sparse.')) {
+        throw this.reject('TARBALL_SPARSE', `entry ${q(raw)} is a GNU sparse file (pax ${q(key)}); expected regular files stored whole`, { entry: raw, record: key });
+      }
+      throw this.reject(
+        'TARBALL_PAX_UNSUPPORTED',
+        `entry ${q(raw)} has the pax record ${q(key)}, which the build's tar could read differently; expected only path, linkpath, size, times and owners`,
+        {
+          entry: raw,
+          record: key,
+        },
+      );
+    }
+  }
+
+  /**
+   * An entry whose directory is an earlier symlink would be written *through* it by the build's tar
+   * (`d -> .` then `d/Dockerfile` replaces the validated Dockerfile), and a symlink over a directory
+   * earlier entries live in would redirect them: both are refused.
+   */
+  private checkNotThroughLink(raw: string, path: string, type: string): void {
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const prefix = segments.slice(0, i).join('/');
+      if (this.symlinks.has(prefix)) {
+        throw this.reject('TARBALL_THROUGH_LINK', `entry ${q(raw)} lies under ${q(prefix)}, an earlier symlink; expected entries under real directories only`, {
+          entry: raw,
+          link: prefix,
+        });
+      }
+      if (this.hardlinks.has(prefix) || this.isFile(prefix)) {
+        throw this.reject('TARBALL_THROUGH_LINK', `entry ${q(raw)} lies under ${q(prefix)}, which is a file; expected entries under directories only`, {
+          entry: raw,
+          file: prefix,
+        });
+      }
+    }
+    if (type !== 'directory' && this.directories.has(path)) {
+      throw this.reject('TARBALL_THROUGH_LINK', `${type} ${q(raw)} replaces a directory earlier entries are in; expected a path of its own`, { entry: raw });
+    }
+  }
+
+  private isFile(path: string): boolean {
+    return this.seen.has(path) && !this.directories.has(path) && !this.symlinks.has(path);
   }
 
   private countEntry(name: string): void {
@@ -295,6 +466,7 @@ class Scan {
       });
     }
     this.filePaths.push(path);
+    this.regularFiles.add(path);
     if (!this.isCaptureCandidate(path)) return undefined;
     if (size > this.limits.maxCaptureBytes) {
       throw this.reject('TARBALL_CAPTURE_TOO_LARGE', `entry ${q(raw)} is ${size} bytes; expected a Dockerfile or manifest of at most ${this.limits.maxCaptureBytes} bytes`, {
@@ -336,13 +508,25 @@ class Scan {
     this.symlinks.set(path, target);
   }
 
-  private admitHardlink(raw: string, path: string, target: string): void {
+  /** The normalised archive path a hard link names: it must be an earlier regular file (GNU tar links to what it has extracted). */
+  private admitHardlink(raw: string, path: string, target: string): string {
     this.checkLinkTarget(raw, target, 'hard link');
     // Hard-link targets are archive paths, read from the root, not from the link's directory.
     if (resolveLexically('', target) === undefined) {
       throw this.linkEscape(raw, target, 'resolves outside the archive root');
     }
-    this.hardlinks.set(path, target);
+    // through the symlinks so far, as link(2) resolves it on the build's disk
+    const physical = resolvePhysically('', target, this.symlinks);
+    if (!physical.inside) throw this.linkEscape(raw, target, 'resolves outside the archive root through symlinks');
+    const resolved = physical.path;
+    if (!this.regularFiles.has(resolved)) {
+      throw this.reject('TARBALL_HARDLINK_TARGET', `hard link ${q(raw)} -> ${q(target)} does not name an earlier regular file; expected a file that comes before the link`, {
+        entry: raw,
+        linkname: target,
+      });
+    }
+    this.hardlinks.set(path, resolved);
+    return resolved;
   }
 
   private checkLinkTarget(raw: string, target: string, kind: string): void {
@@ -371,33 +555,46 @@ class Scan {
     else if (this.top !== first) this.top = null;
   }
 
-  /** Once every link is known: resolve each as the kernel would after extraction. */
-  private checkLinksPhysically(): void {
-    for (const [path, target] of this.symlinks) {
-      const resolution = resolvePhysically(dirname(path), target, this.symlinks);
+  /**
+   * Once every link is known, in the layout the build extracts (the top directory stripped when it
+   * is): each symlink resolves inside the root as the kernel would resolve it. A link that stays in
+   * the archive but leaves it once its top directory is stripped is caught here.
+   */
+  private checkLinksPhysically(relative: (path: string) => string): void {
+    const symlinks = new Map([...this.symlinks].map(([path, target]) => [relative(path), target]));
+    for (const [path, target] of symlinks) {
+      const resolution = resolvePhysically(dirname(path), target, symlinks);
       if (!resolution.inside) {
-        const why = resolution.reason === 'loops' ? `does not resolve within ${MAX_LINK_HOPS} symlink hops` : 'resolves outside the archive root through other symlinks';
+        const why =
+          resolution.reason === 'loops'
+            ? `does not resolve within ${MAX_LINK_HOPS} symlink hops`
+            : 'resolves outside the build context through other symlinks or its top directory';
         throw this.linkEscape(path, target, why);
       }
-    }
-    for (const [path, target] of this.hardlinks) {
-      const resolution = resolvePhysically('', target, this.symlinks);
-      if (!resolution.inside) throw this.linkEscape(path, target, 'resolves outside the archive root through symlinks');
     }
   }
 
   result(): TarballScan {
-    this.checkLinksPhysically();
     const top = this.top;
     const strip =
       typeof top === 'string' && !this.rootHasNonDirectory && this.filePaths.some((p) => p === `${top}/Dockerfile` || p === `${top}/rackless.yml` || p === `${top}/rackless.yaml`);
     const relative = (path: string): string => (strip ? path.slice(path.indexOf('/') + 1) : path);
+    this.checkLinksPhysically(relative);
     const files: Record<string, string> = {};
     for (const { path, text } of this.captured) {
       const rel = relative(path);
       const rootOnly = MANIFEST_NAMES.has(basename(rel)) || basename(rel) === '.dockerignore';
       if (!rootOnly || !rel.includes('/')) files[rel] = text;
     }
+    const links: TarballScan['links'] = {};
+    for (const [path, target] of this.symlinks) links[relative(path)] = { type: 'symlink', target };
+    for (const [path, target] of this.hardlinks) links[relative(path)] = { type: 'link', target: relative(target) };
+    const tree = this.tree
+      .filter((entry) => !(strip && entry.path === top))
+      .map((entry) => {
+        const sha256 = this.hashes.get(entry.path);
+        return { ...entry, path: relative(entry.path), ...(entry.type === 'link' ? { target: relative(entry.target!) } : {}), ...(sha256 ? { sha256 } : {}) };
+      });
     return {
       entries: this.entries,
       bytes: this.bytes,
@@ -405,6 +602,8 @@ class Scan {
       stripComponents: strip ? 1 : 0,
       files,
       paths: this.filePaths.map(relative),
+      tree,
+      links,
     };
   }
 
@@ -506,7 +705,7 @@ function describe(problem: NameProblem): string {
     case 'control':
       return `contains the control character U+${problem.char.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
     case 'too-long':
-      return `is too long (${problem.length} characters; names up to ${MAX_NAME_LENGTH}, segments up to ${MAX_SEGMENT_LENGTH})`;
+      return `is too long (${problem.length} bytes in UTF-8; names up to ${MAX_NAME_LENGTH}, segments up to ${MAX_SEGMENT_LENGTH})`;
     case 'absolute':
       return 'is absolute';
     case 'parent':

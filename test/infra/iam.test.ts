@@ -38,6 +38,9 @@ const IMPLIED: Record<string, string> = {
   'iam:PassRole': 'roles named in RegisterTaskDefinition',
   'iam:TagRole': 'tags on CreateRole',
   's3:GetObjectVersion': 'GetObject with a VersionId',
+  // @aws-sdk/lib-storage's Upload sends these itself (shared/aws/build-context.ts)
+  's3:PutObject': 'lib-storage Upload: PutObject, or CreateMultipartUpload / UploadPart / CompleteMultipartUpload',
+  's3:AbortMultipartUpload': 'lib-storage Upload.abort()',
 };
 
 // fake physical names of the rack's resources (template.ts resolves the template to the same ones)
@@ -80,6 +83,9 @@ function targetOf(fn: string, action: string): Target {
     case 'sns':
       return { resource: arn.topic };
     case 's3':
+      // Prepare reads uploads under apps/ and writes build contexts under builds/
+      if (['PutObject', 'AbortMultipartUpload', 'DeleteObject'].includes(name))
+        return { resource: `${arn.bucket}/builds/shop/exec.tar.gz`, context: { 'aws:SecureTransport': 'true' } };
       return { resource: `${arn.bucket}/apps/shop/shop.tar.gz`, context: { 'aws:SecureTransport': 'true' } };
     case 'ecr':
       return { resource: arn.repository };
@@ -242,9 +248,11 @@ describe.each(FUNCTIONS)('function %s', (fn) => {
 });
 
 describe('the CodeBuild role', () => {
-  it('reads tarballs under apps/ and pushes to the rack repositories only', async () => {
+  it('reads build contexts under builds/ (never the uploads) and pushes to the rack repositories only', async () => {
     const policies = rolePolicies(template, 'BuildRole');
-    expect(await simulate(policies, 's3:GetObjectVersion', { resource: `${arn.bucket}/apps/shop/x.tar.gz` })).toBe('Allowed');
+    expect(await simulate(policies, 's3:GetObject', { resource: `${arn.bucket}/builds/shop/exec.tar.gz` })).toBe('Allowed');
+    expect(await simulate(policies, 's3:GetObject', { resource: `${arn.bucket}/apps/shop/x.tar.gz` })).toBe('ImplicitlyDenied');
+    expect(await simulate(policies, 's3:GetObjectVersion', { resource: `${arn.bucket}/apps/shop/x.tar.gz` })).toBe('ImplicitlyDenied');
     expect(await simulate(policies, 'ecr:PutImage', { resource: arn.repository })).toBe('Allowed');
     expect(await simulate(policies, 'ecr:CompleteLayerUpload', { resource: arn.repository })).toBe('Allowed');
     for (const outside of [`${arn.bucket}/secrets.txt`, `${arn.bucket}/other/apps/x.tar.gz`, 'arn:aws:s3:::other-bucket/apps/x.tar.gz']) {

@@ -255,14 +255,22 @@ describe('scanTarball', () => {
 
       const scan = await scanTarball(streamOf(tarball));
 
-      expect(scan).toEqual({
+      expect(scan).toMatchObject({
         entries: 6,
         bytes: 26 + 31 + 13 + 15,
         compressedBytes: tarball.length,
         stripComponents: 0,
         files: { Dockerfile: 'FROM node:24\nEXPOSE 3000\n', 'rackless.yml': 'services:\n  web:\n    port: 3000\n', '.dockerignore': 'node_modules\n' },
         paths: ['Dockerfile', 'rackless.yml', '.dockerignore', 'src/index.js'],
+        links: {},
       });
+      expect(scan.tree.map((e) => [e.path, e.type, e.size, !!e.sha256])).toEqual([
+        ['Dockerfile', 'file', 25, true],
+        ['rackless.yml', 'file', 32, true],
+        ['.dockerignore', 'file', 13, true],
+        ['src', 'directory', 0, false],
+        ['src/index.js', 'file', 15, false],
+      ]);
     });
 
     it('strips a lone top-level directory that holds the Dockerfile (tar czf app.tgz myapp/)', async () => {
@@ -350,6 +358,8 @@ describe('scanTarball', () => {
 
       expect(scan.paths).toEqual(['node_modules/pkg/bin.js', 'bin-copy.js', 'through-link.js']);
       expect(scan.entries).toBe(5);
+      // a hard link names the file it resolves to on disk, through the symlinks before it
+      expect(scan.links['through-link.js']).toEqual({ type: 'link', target: 'node_modules/pkg/bin.js' });
     });
 
     it('lets a small tarball inflate far beyond the ratio: the ratio is judged after 1 MiB', async () => {
