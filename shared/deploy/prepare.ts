@@ -9,9 +9,10 @@ import { newerWaiting } from '../queue/decide.js';
 import { ManifestInvalid, NotFound, QuotaExceeded, Superseded, TarballRejected } from '../errors.js';
 import { pinnedPlaceholder } from '../images/reference.js';
 import type { ImageResolver } from '../images/resolve.js';
-import { newReleaseId, releaseTaskDefinitions, TASK_DEFINITION_MAX_BYTES, taskDefinitionBytes } from './render.js';
+import { environmentBytes, newReleaseId, releaseTaskDefinitions, TASK_DEFINITION_MAX_BYTES, taskDefinitionBytes } from './render.js';
 import { dockerfileBaseImages, manifestText, parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
+import { MANIFEST_LIMITS } from '../manifest/limits.js';
 import { repositoryName, type Rack } from '../rack.js';
 import { hostsOf, unionHosts } from '../domains.js';
 import { claimDomains } from './claims.js';
@@ -189,6 +190,14 @@ async function checkTaskDefinitionSizes(deps: PrepareDeps, app: string, manifest
   const config = (await deps.store.getApp(app))?.config ?? {};
   const inputs = releaseTaskDefinitions({ rack: deps.rack, app, manifest, images, releaseId: newReleaseId(deps.now()), where, appConfig: config });
   for (const [service, input] of Object.entries(inputs)) {
+    const environment = environmentBytes(input);
+    if (environment > MANIFEST_LIMITS.environmentBytes) {
+      throw new ManifestInvalid(
+        'MANIFEST_ENVIRONMENT_TOO_LARGE',
+        `services.${service}.environment: the rendered environment (manifest, app config and the rack's own variables) is ${environment.toLocaleString('en')} bytes; a service may have at most ${MANIFEST_LIMITS.environmentBytes.toLocaleString('en')} (32 KiB, half of ECS's 64 KiB task definition); move large values into secrets or the image`,
+        { path: `services.${service}.environment`, bytes: environment, limit: MANIFEST_LIMITS.environmentBytes },
+      );
+    }
     const bytes = taskDefinitionBytes(input);
     if (bytes > TASK_DEFINITION_MAX_BYTES) {
       throw new QuotaExceeded(

@@ -51,6 +51,14 @@ export function taskDefinitionBytes(input: RegisterTaskDefinitionCommandInput): 
   return Buffer.byteLength(JSON.stringify(input), 'utf8');
 }
 
+/** The largest environment among the task definition's containers, in UTF-8 bytes of `NAME=value` as the process sees it. */
+export function environmentBytes(input: RegisterTaskDefinitionCommandInput): number {
+  const sizes = (input.containerDefinitions ?? []).map((container) =>
+    (container.environment ?? []).reduce((sum, { name, value }) => sum + Buffer.byteLength(`${name ?? ''}=${value ?? ''}`, 'utf8'), 0),
+  );
+  return Math.max(0, ...sizes);
+}
+
 /** Release ids sort by creation time (base-36 milliseconds), with a random tail: `R0MFQ3K2ZB7Q`. */
 export function newReleaseId(now = Date.now()): string {
   const time = now.toString(36).toUpperCase().padStart(9, '0');

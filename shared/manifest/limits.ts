@@ -19,3 +19,24 @@ export const CONTAINER_HEALTH = { timeout: [2, 60], startPeriod: 300 } as const;
 
 export { SERVICE_NAME } from '../names.js';
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Limits on one app's manifest, each with its own error code. These are the rack's, chosen from the AWS
+ * quotas they protect on a load balancer and an account that every app of the rack shares.
+ */
+export const MANIFEST_LIMITS = Object.freeze({
+  // ELB: "Target Groups per Application Load Balancer 100, not adjustable" (Quotas for your Application
+  // Load Balancers). One target group per service with a port: one app may hold at most a fifth.
+  servicesPerApp: 20,
+  // ELB: "Rules per Application Load Balancer 100" by default; Rackless writes one host-header rule per
+  // domain, so one service may hold at most a tenth of the shared listener's rules.
+  domainsPerService: 10,
+  // ECS reads every secret at every task start; Parameter Store's default throughput is 40 TPS shared
+  // by GetParameter, GetParameters and GetParametersByPath across the account and Region (AWS Systems
+  // Manager endpoints and quotas). Forty secrets is one second of that budget per task start.
+  secretsPerService: 40,
+  // ECS: "Task definition size 64 KiB" (Amazon ECS service quotas). The environment as the container
+  // sees it (NAME=value, app config included) may take half, leaving room for secrets, health check,
+  // labels and log options; a larger value belongs in a secret or the image.
+  environmentBytes: 32 * 1024,
+});

@@ -4,6 +4,7 @@ import * as v from 'valibot';
 import { ManifestInvalid } from '../errors.js';
 import { parameterPath } from '../names.js';
 import { dockerfileExposedPort, dockerfileStages } from './dockerfile.js';
+import { MANIFEST_LIMITS } from './limits.js';
 import { allowedKeys, CONTAINER_HEALTH, describeValue, issueCode, manifestSchema, type RawManifest, type RawService } from './schema.js';
 import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
 
@@ -181,6 +182,15 @@ function validate(value: unknown): RawManifest {
     const services = value.services;
     if (services === undefined || services === null || (isPlainObject(services) && Object.keys(services).length === 0)) {
       throw invalid('MANIFEST_NO_SERVICES', ['services'], 'expected at least one service');
+    }
+    const count = isPlainObject(services) ? Object.keys(services).length : 0;
+    if (count > MANIFEST_LIMITS.servicesPerApp) {
+      throw invalid(
+        'MANIFEST_TOO_MANY_SERVICES',
+        ['services'],
+        `${count} services; an app may have at most ${MANIFEST_LIMITS.servicesPerApp} (each service with a port takes one of the shared load balancer's 100 target groups)`,
+        { count, limit: MANIFEST_LIMITS.servicesPerApp },
+      );
     }
   }
   const result = v.safeParse(manifestSchema, value);
@@ -425,6 +435,14 @@ function resolveDomains(name: string, domain: string[] | undefined, port: number
     if (problem) throw invalid('MANIFEST_DOMAIN', ['services', name, 'domain', index], `${problem}, got ${describeValue(value)}`);
     if (!hosts.includes(host)) hosts.push(host);
   });
+  if (hosts.length > MANIFEST_LIMITS.domainsPerService) {
+    throw invalid(
+      'MANIFEST_TOO_MANY_DOMAINS',
+      ['services', name, 'domain'],
+      `${hosts.length} domains; a service may have at most ${MANIFEST_LIMITS.domainsPerService} (each is one rule on the shared listener)`,
+      { count: hosts.length, limit: MANIFEST_LIMITS.domainsPerService },
+    );
+  }
   return hosts;
 }
 
@@ -549,6 +567,15 @@ function resolveSecret(reference: string, ctx: ManifestContext): { value: string
 
 function resolveSecrets(secrets: Record<string, string>, environment: string[], at: Path, ctx: ManifestContext): Record<string, string> {
   const envNames = new Set(environment.map((entry) => entry.split('=', 1)[0]!));
+  const count = Object.keys(secrets).length;
+  if (count > MANIFEST_LIMITS.secretsPerService) {
+    throw invalid(
+      'MANIFEST_TOO_MANY_SECRETS',
+      at,
+      `${count} secrets; a service may have at most ${MANIFEST_LIMITS.secretsPerService} (every task start reads each one from the account's shared Parameter Store throughput)`,
+      { count, limit: MANIFEST_LIMITS.secretsPerService },
+    );
+  }
   const resolved: Record<string, string> = {};
   for (const name of Object.keys(secrets).sort()) {
     const reference = secrets[name]!.trim();

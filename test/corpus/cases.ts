@@ -170,6 +170,32 @@ export const CASES: CorpusCase[] = [
   { name: 'no manifest and no Dockerfile', body: () => buildTarball([{ name: 'index.html', body: 'x' }]), code: 'DOCKERFILE_MISSING', names: /Dockerfile/ },
   { name: 'build context missing', body: () => manifest('services:\n  api:\n    build: api\n'), code: 'BUILD_CONTEXT_MISSING', names: /services\.api\.build|api/ },
   { name: 'build path escaping the root', body: () => manifest('services:\n  web:\n    build: ../elsewhere\n'), code: 'MANIFEST_PATH', names: /services\.web\.build/ },
+  // --- the rack's limits on one manifest (shared/manifest/limits.ts), each with its code and the limit
+  {
+    name: 'too many services',
+    body: () => manifest(`services:\n${Array.from({ length: 21 }, (_, i) => `  s${i}:\n    build: .\n`).join('')}`),
+    code: 'MANIFEST_TOO_MANY_SERVICES',
+    names: /services: 21 services; an app may have at most 20/,
+  },
+  {
+    name: 'too many domains on one service',
+    body: () => service(`build: .\nport: 80\ndomain:\n${Array.from({ length: 11 }, (_, i) => `  - d${i}.corpus.example.com\n`).join('')}`),
+    code: 'MANIFEST_TOO_MANY_DOMAINS',
+    names: /services\.web\.domain: 11 domains; a service may have at most 10/,
+  },
+  {
+    name: 'too many secrets on one service',
+    body: () => service(`build: .\nsecrets:\n${Array.from({ length: 41 }, (_, i) => `  S${i}: s${i}\n`).join('')}`),
+    code: 'MANIFEST_TOO_MANY_SECRETS',
+    names: /services\.web\.secrets: 41 secrets; a service may have at most 40/,
+  },
+  {
+    name: 'rendered environment over 32 KiB',
+    // 40 × 1 KB fits the task definition's 64 KiB but not the environment's half of it
+    body: () => service(`build: .\nenvironment:\n${Array.from({ length: 40 }, (_, i) => `  - V${i}=${'x'.repeat(1000)}\n`).join('')}`),
+    code: 'MANIFEST_ENVIRONMENT_TOO_LARGE',
+    names: /services\.web\.environment: the rendered environment .* is 40,\d{3} bytes; a service may have at most 32,768/,
+  },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestInvalid } from '../../../shared/errors.js';
+import { MANIFEST_LIMITS } from '../../../shared/manifest/limits.js';
 import { parseManifest, type ManifestContext } from '../../../shared/manifest/parse.js';
 
 const ctx = (): ManifestContext => ({
@@ -308,6 +309,20 @@ describe('parseManifest', () => {
     ['a 31-character service name', `services:\n  ${'a'.repeat(31)}: {image: a}\n`, 'MANIFEST_SERVICE_NAME', `services.${'a'.repeat(31)}`],
     ['a service name starting with a digit', 'services:\n  1web: {image: a}\n', 'MANIFEST_SERVICE_NAME', 'services.1web'],
     ['services as a list', 'services: [web]\n', 'MANIFEST_TYPE', 'services'],
+    // the rack's limits on one app (shared/manifest/limits.ts)
+    ['21 services', `services:\n${Array.from({ length: 21 }, (_, i) => `  s${i}: {image: a}\n`).join('')}`, 'MANIFEST_TOO_MANY_SERVICES', 'services'],
+    [
+      '11 domains on one service',
+      service(`image: a\nport: 80\ndomain: [${Array.from({ length: 11 }, (_, i) => `d${i}.example.com`).join(', ')}]`),
+      'MANIFEST_TOO_MANY_DOMAINS',
+      'services.web.domain',
+    ],
+    [
+      '41 secrets on one service',
+      service(`image: a\nsecrets:\n${Array.from({ length: 41 }, (_, i) => `  S${i}: s${i}\n`).join('')}`),
+      'MANIFEST_TOO_MANY_SECRETS',
+      'services.web.secrets',
+    ],
     // service keys
     ['a typo in a service key', service('image: a\nhelth: /'), 'MANIFEST_UNKNOWN_KEY', 'services.web.helth'],
     ['a typo in a nested key', service('image: a\nscale: {cont: 2}'), 'MANIFEST_UNKNOWN_KEY', 'services.web.scale.cont'],
@@ -402,6 +417,21 @@ describe('parseManifest', () => {
     const error = rejection(`services:\n  web:\n    image: a\n    ${key}: 1\n`);
 
     expect(error.message).toBe(`MANIFEST_UNKNOWN_KEY: ${message}`);
+  });
+
+  it('takes a manifest at every limit, and names the limit when one is crossed', () => {
+    const { servicesPerApp, domainsPerService, secretsPerService } = MANIFEST_LIMITS;
+    const services = Array.from({ length: servicesPerApp }, (_, i) => `  s${i}: {image: a}\n`).join('');
+    expect(parseManifest(`services:\n${services}`, ctx()).services).toHaveLength(servicesPerApp);
+    const domains = Array.from({ length: domainsPerService }, (_, i) => `d${i}.example.com`).join(', ');
+    const secrets = Array.from({ length: secretsPerService }, (_, i) => `  S${i}: s${i}\n`).join('');
+    const [web] = parseManifest(service(`image: a\nport: 80\ndomain: [${domains}]\nsecrets:\n${secrets}`), ctx()).services;
+    expect(web!.domains).toHaveLength(domainsPerService);
+    expect(Object.keys(web!.secrets)).toHaveLength(secretsPerService);
+
+    const over = rejection(`services:\n${services}  extra: {image: a}\n`);
+    expect(over.message).toContain(`${servicesPerApp + 1} services; an app may have at most ${servicesPerApp}`);
+    expect(over.details).toMatchObject({ count: servicesPerApp + 1, limit: servicesPerApp });
   });
 
   it('says what it expected and what it got', () => {

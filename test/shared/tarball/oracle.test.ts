@@ -117,7 +117,7 @@ describe('the build context, extracted by the buildspec’s own tar', () => {
     const tarball = await buildTarball([
       { name: 'Dockerfile', body: 'FROM a\n' },
       { name: 'run.sh', body: '#!/bin/sh\n', mode: 0o4755 },
-      { name: 'a/very/deep/' + 'n'.repeat(150) + '.txt', body: 'long name' },
+      { name: `a/very/deep/${'n'.repeat(150)}.txt`, body: 'long name' },
     ]);
     const { scan, context } = await scanWithContext(tarball);
     const disk = await extracted(context, scan.stripComponents);
