@@ -165,7 +165,7 @@ describe('domain claims', () => {
     expect(lost.status).toBe('FAILED');
     expect(lost.error).toBe('MANIFEST_DOMAIN_IN_USE');
     expect(lost.cause).toContain(`services.web.domain: ${host} is claimed by app ${winner} (service web)`);
-    expect(lost.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(lost.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(await claimsOf(winner)).toEqual([host]);
     expect(await claimsOf(loser)).toEqual([]);
     expect((await routedHosts()).filter((h) => h === host)).toEqual([host]);
@@ -228,14 +228,17 @@ describe('domain claims', () => {
 
 describe('quotas before any change', () => {
   it('a release that needs more listener rules than the load balancer has left fails in Prepare, nothing created', async () => {
-    const hosts = Array.from({ length: 101 }, (_, i) => `h${i}.quota.example.com`);
+    // 11 services of 10 hosts: within the manifest's limits (20 services, 10 domains each), over the listener's 100 rules
+    const services = Object.fromEntries(
+      Array.from({ length: 11 }, (_, s) => [`s${s}`, httpd(`domain: [${Array.from({ length: 10 }, (_, i) => `h${i}.s${s}.quota.example.com`).join(', ')}]`)]),
+    );
     const before = await rack.store.getDomains();
     rack.calls.clear();
-    const run = await rack.deploy('greedy', await manifest({ web: httpd(`domain: [${hosts.join(', ')}]`) }));
+    const run = await rack.deploy('greedy', await manifest(services));
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('QUOTA_RULES');
-    expect(run.cause).toMatch(/the release needs 101 more listener rules, and the load balancer has \d+ of 100 in use \(the account's quota/);
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.cause).toMatch(/the release needs 110 more listener rules, and the load balancer has \d+ of 100 in use \(the account's quota/);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient'])).toEqual([]);
     expect(await rack.store.getDomains()).toEqual(before);
     expect(await routedHosts()).not.toContain('h0.quota.example.com');
@@ -304,7 +307,7 @@ describe('per-app identity', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe(code);
     expect(run.cause).toContain(message);
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient', 'IAMClient'])).toEqual([]);
     expect(await claimsOf('thief')).toEqual([]);
   });
@@ -348,9 +351,9 @@ describe('immutable images', () => {
 
 describe('task definition size', () => {
   it('a task definition over ECS’s 64 KiB fails in Prepare with its own code, nothing created', async () => {
-    const big = Array.from({ length: 70 }, (_, i) => `VALUE_${i}=${'x'.repeat(1000)}`).join(', ');
+    // a command is not environment: within the environment's 32 KiB, over the task definition's 64 KiB
     rack.calls.clear();
-    const run = await rack.deploy('bloated', await manifest({ web: httpd(`environment: [${big}]`) }));
+    const run = await rack.deploy('bloated', await manifest({ web: httpd(`command: "echo ${'x'.repeat(70_000)}"`) }));
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('TASK_DEFINITION_TOO_LARGE');
     expect(run.cause).toMatch(/services\.web: its task definition would be 7\d,\d{3} bytes, and ECS takes at most 65,536 \(64 KiB\)/);
