@@ -1,4 +1,5 @@
-// AWS calls: ecs:DescribeServices, ecs:UpdateService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, dynamodb:GetItem, dynamodb:UpdateItem
+// AWS calls: ecs:DescribeServices, ecs:UpdateService, ecs:DeleteService, ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:TagResource, iam:PassRole, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, elasticloadbalancing:CreateRule, elasticloadbalancing:AddTags, elasticloadbalancing:ModifyTargetGroup, elasticloadbalancing:ModifyTargetGroupAttributes, elasticloadbalancing:DeleteTargetGroup, cloudwatch:DescribeAlarms, cloudwatch:PutMetricAlarm, cloudwatch:DeleteAlarms, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ClientFactory } from '../../shared/aws/clients.js';
@@ -13,7 +14,7 @@ export type Deps = RollbackDeps & { now: Clock };
 
 export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
   const config = configOf(env);
-  return { ecs: aws(ECSClient), elb: aws(ElasticLoadBalancingV2Client), store: storeOf(config, aws, now), rack: rackOf(config), now };
+  return { ecs: aws(ECSClient), elb: aws(ElasticLoadBalancingV2Client), cloudwatch: aws(CloudWatchClient), store: storeOf(config, aws, now), rack: rackOf(config), now };
 }
 
 export function makeHandler(deps: Deps) {

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ServiceAlarmState } from '../alarms/decision.js';
 import type { SourceObject } from '../deploy/state.js';
+import type { UndoRecord } from '../deploy/undo.js';
 import type { DomainClaim, DomainRegistry } from '../domains.js';
 import { NotFound } from '../errors.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
@@ -268,6 +269,25 @@ export class DynamoStore implements Store {
   }
 
   // ---- builds ----
+  // ---- undo records: kept for 30 days, far past any deploy's end ----
+  async recordUndo(record: UndoRecord): Promise<UndoRecord> {
+    const key = { pk: appKey(record.app), sk: `UNDO#${record.release}#${record.service}` };
+    const written = await this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...key, ...record, expiresAt: this.epoch() + 30 * DAY_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (written) return record;
+    const stored = await this.get(key);
+    return stripKeys(stored as unknown as UndoRecord);
+  }
+
+  async listUndo(app: string, release: string): Promise<UndoRecord[]> {
+    return (await this.appItems(app, `UNDO#${release}#`, { consistent: true })).map((item) => stripKeys(item as unknown as UndoRecord));
+  }
+
   async putBuild(build: BuildRecord): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(build.app), sk: `BUILD#${build.id}`, ...build } }));
   }

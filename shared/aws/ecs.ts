@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import type { ServiceAction } from '../deploy/undo.js';
 import type { ServiceSpec } from '../manifest/types.js';
 import { serviceNames } from '../names.js';
 import { assertOwned, tagMap } from './owner.js';
@@ -33,14 +34,23 @@ export interface ServiceChange {
   clientToken: string;
 }
 
-function deploymentSettings(change: ServiceChange) {
+/**
+ * The circuit breaker detects a deployment that cannot reach a steady state ("a service deployment
+ * will transition to a failed state and stop launching new tasks" — ECS API Reference,
+ * DeploymentCircuitBreaker) but does not roll back: Rackless's Rollback owns that, and restores more
+ * than the task definition (health check, port, host rules, alarms). With ECS rolling back too, two
+ * deployments would race back to the same revision.
+ */
+export const CIRCUIT_BREAKER = Object.freeze({ enable: true, rollback: false });
+
+function deploymentSettings(change: ServiceChange, update: boolean) {
   return {
     taskDefinition: change.taskDefinitionArn,
     desiredCount: change.spec.scale.count,
     deploymentConfiguration: {
       minimumHealthyPercent: change.spec.deployment.minimum,
       maximumPercent: change.spec.deployment.maximum,
-      deploymentCircuitBreaker: { enable: true, rollback: true },
+      deploymentCircuitBreaker: { ...CIRCUIT_BREAKER },
     },
     placementStrategy: [
       { type: 'spread' as const, field: 'attribute:ecs.availability-zone' },
@@ -51,12 +61,21 @@ function deploymentSettings(change: ServiceChange) {
           loadBalancers: [{ targetGroupArn: change.targetGroupArn, containerName: change.spec.name, containerPort: change.spec.port! }],
           healthCheckGracePeriodSeconds: change.spec.health.grace,
         }
-      : {}),
+      : // UpdateService without loadBalancers leaves the mapping as it was; an empty list removes it
+        // ("For services that use rolling updates, you can add, update, or remove Elastic Load
+        // Balancing target groups" — ECS API Reference, UpdateService loadBalancers)
+        update
+        ? { loadBalancers: [] }
+        : {}),
   };
 }
 
-/** Creates the service or rolls it to the new task definition; returns the service with its PRIMARY deployment. */
-export async function applyService(ecs: ECSClient, change: ServiceChange, existing: Service | undefined): Promise<{ service: Service; created: boolean }> {
+/**
+ * Creates the service or rolls it to the new task definition, as `action` says (shared/deploy/undo.ts
+ * serviceAction decides); returns the service with its PRIMARY deployment.
+ */
+export async function applyService(ecs: ECSClient, change: ServiceChange, existing: Service | undefined, action: ServiceAction): Promise<{ service: Service; created: boolean }> {
+  if (action === 'applied' && existing) return { service: existing, created: false };
   if (!existing) {
     const res = await ecs.send(
       new CreateServiceCommand({
@@ -68,7 +87,7 @@ export async function applyService(ecs: ECSClient, change: ServiceChange, existi
         propagateTags: 'TASK_DEFINITION',
         clientToken: change.clientToken,
         tags: Object.entries(change.tags).map(([key, value]) => ({ key, value })),
-        ...deploymentSettings(change),
+        ...deploymentSettings(change, false),
       }),
     );
     return { service: res.service!, created: true };
@@ -77,9 +96,10 @@ export async function applyService(ecs: ECSClient, change: ServiceChange, existi
     new UpdateServiceCommand({
       cluster: change.cluster,
       service: change.name,
-      // a redeploy of the same task definition must still roll: always start a new deployment
+      // one call, one deployment: forced so that a redeploy of the serving task definition rolls too
+      // (a retried Promote sends no second call: serviceAction says 'applied')
       forceNewDeployment: true,
-      ...deploymentSettings(change),
+      ...deploymentSettings(change, true),
     }),
   );
   return { service: res.service!, created: false };

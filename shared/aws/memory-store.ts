@@ -1,5 +1,6 @@
 import type { ServiceAlarmState } from '../alarms/decision.js';
 import type { SourceObject } from '../deploy/state.js';
+import type { UndoRecord } from '../deploy/undo.js';
 import type { DomainClaim, DomainRegistry } from '../domains.js';
 import { NotFound } from '../errors.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
@@ -57,6 +58,7 @@ export class MemoryStore implements Store {
   private readonly builds = new Map<string, BuildRecord>();
   private readonly events = new Map<string, Array<{ sk: string; item: Record<string, unknown> }>>();
   private readonly seen = new Set<string>();
+  private readonly undo = new Map<string, UndoRecord>();
   private readonly queues = new Map<string, Map<string, QueueItem>>();
   private readonly locks = new Map<string, LockItem>();
   private readonly watches = new Map<string, StoredWatch>();
@@ -159,6 +161,19 @@ export class MemoryStore implements Store {
   }
 
   // ---- events ----
+  async recordUndo(record: UndoRecord): Promise<UndoRecord> {
+    const key = `${record.app} ${record.release} ${record.service}`;
+    if (!this.undo.has(key)) this.undo.set(key, copy(record));
+    return copy(this.undo.get(key)!);
+  }
+
+  async listUndo(app: string, release: string): Promise<UndoRecord[]> {
+    return [...this.undo.values()]
+      .filter((r) => r.app === app && r.release === release)
+      .sort((a, b) => (a.service < b.service ? -1 : 1))
+      .map(copy);
+  }
+
   async recordEvent(app: string, id: string, event: Record<string, unknown>): Promise<void> {
     const time = this.iso();
     const list = this.events.get(app) ?? [];

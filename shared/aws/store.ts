@@ -1,5 +1,6 @@
 import type { AlarmDecision, RecoveryDecision, ServiceAlarmState } from '../alarms/decision.js';
 import type { DeployOrder, ReleaseRef, SourceObject } from '../deploy/state.js';
+import type { UndoRecord } from '../deploy/undo.js';
 import type { DomainClaim, DomainRegistry } from '../domains.js';
 import type { Manifest } from '../manifest/types.js';
 import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../rollout/verdict.js';
@@ -129,6 +130,12 @@ export interface Store {
   /** the release becomes current; the previous current one stays in history for rollback */
   activateRelease(app: string, id: string): Promise<void>;
   currentRelease(app: string): Promise<ReleaseRecord | undefined>;
+
+  // ---- what Promote changed, for Rollback (shared/deploy/undo.ts) ----
+  /** stores the record unless one exists for this release and service; the one stored either way */
+  recordUndo(record: UndoRecord): Promise<UndoRecord>;
+  /** every record of one release, by service name */
+  listUndo(app: string, release: string): Promise<UndoRecord[]>;
 
   // ---- builds ----
   putBuild(build: BuildRecord): Promise<void>;

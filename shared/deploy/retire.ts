@@ -1,12 +1,13 @@
-import { DeleteAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DeleteServiceCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { DeleteTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { assertAlarmsOwned, serviceAlarmNames } from '../aws/alarms.js';
 import { assertServicesOwned, describeServices, serviceName } from '../aws/ecs.js';
-import { deleteRulesForwardingTo, ownedTargetGroup, rackListeners, targetGroupName } from '../aws/elb.js';
+import { ownedTargetGroup, targetGroupName } from '../aws/elb.js';
 import type { Store } from '../aws/store.js';
 import type { Manifest } from '../manifest/types.js';
 import type { Rack } from '../rack.js';
+import { removeService } from './remove.js';
 import type { DeployState } from './state.js';
 
 export interface RetireDeps {
@@ -42,19 +43,15 @@ export async function retire(state: DeployState, deps: RetireDeps): Promise<Depl
   }
   const alarms = retired.flatMap((service) => serviceAlarmNames(deps.rack.name, state.app, service));
   await assertAlarmsOwned(deps.cloudwatch, alarms, deps.rack.name, state.app);
-  const listeners = rackListeners(deps.rack);
   for (const service of retired) {
     const name = names[service]!;
-    if (running[name]) {
-      await deps.ecs.send(new UpdateServiceCommand({ cluster: deps.rack.cluster, service: name, desiredCount: 0 }));
-      await deps.ecs.send(new DeleteServiceCommand({ cluster: deps.rack.cluster, service: name, force: true }));
-    }
     const targetGroupArn = targetGroups[service];
-    if (targetGroupArn) {
-      await deleteRulesForwardingTo(deps.elb, listeners, targetGroupArn);
-      await deps.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
-    }
-    await deps.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: serviceAlarmNames(deps.rack.name, state.app, service) }));
+    await removeService(deps, {
+      serviceName: name,
+      exists: !!running[name],
+      ...(targetGroupArn ? { targetGroupArn } : {}),
+      alarmNames: serviceAlarmNames(deps.rack.name, state.app, service),
+    });
   }
   return { ...state, retired };
 }

@@ -64,6 +64,16 @@ export interface PromotedService {
   endpoints: string[];
 }
 
+/** What Rollback did to one service: put back as it was, removed (this deploy created it), left alone, or failed (with why). */
+export interface RolledBackService {
+  service: string;
+  action: 'restored' | 'removed' | 'untouched' | 'failed';
+  taskDefinitionArn?: string;
+  /** the previous task definition had been deregistered and was registered again */
+  reregistered?: boolean;
+  error?: string;
+}
+
 export interface DeployState {
   app: string;
   trigger: Trigger;
@@ -86,7 +96,7 @@ export interface DeployState {
   /** set by a Catch: the raw Step Functions failure */
   failure?: { Error?: string; Cause?: string };
   failedStep?: string;
-  rollback?: { services: Array<{ service: string; action: 'restored' | 'scaled-to-zero' | 'untouched'; taskDefinitionArn?: string }> };
+  rollback?: { services: RolledBackService[] };
   /** services deleted after the rollout because the manifest dropped them */
   retired?: string[];
   /** set when Retire failed: the release serves, the cleanup did not finish */

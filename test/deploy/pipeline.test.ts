@@ -52,7 +52,7 @@ describe('deploy pipeline', () => {
     const web = services.services![0]!;
     // moto does not keep deploymentConfiguration or placement: read them from the request
     const createWeb = rack.calls.named('CreateService').find((c) => c.input.serviceName === `${ecsService('shop', 'web')}`)!.input;
-    expect(createWeb.deploymentConfiguration).toEqual({ minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } });
+    expect(createWeb.deploymentConfiguration).toEqual({ minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: false } });
     expect(createWeb.placementStrategy).toEqual([
       { type: 'spread', field: 'attribute:ecs.availability-zone' },
       { type: 'spread', field: 'instanceId' },

@@ -1,5 +1,7 @@
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeRulesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { targetGroupName } from '../../shared/aws/elb.js';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
@@ -157,11 +159,21 @@ describe('deploy scenarios', () => {
     expect(note.message).toMatch(/exit(ed| code)[^\n]*3/i);
   });
 
-  it('a brand-new service whose first rollout fails is scaled to 0', async () => {
+  it('a failed first deploy leaves nothing behind: service, target group, host rules, alarms, domain claims', async () => {
     rack.simulator.next('fresh', { outcome: 'fail' });
     const run = await rack.deploy('fresh', await web());
     expect(run.status).toBe('FAILED');
-    expect((await service('fresh'))?.desiredCount).toBe(0);
+    // DeleteService leaves the service DRAINING, then INACTIVE
+    expect(['DRAINING', 'INACTIVE', undefined]).toContain((await service('fresh'))?.status);
+    const groups = await rack.aws.elb.send(new DescribeTargetGroupsCommand({}));
+    expect((groups.TargetGroups ?? []).map((g) => g.TargetGroupName)).not.toContain(targetGroupName(TEST_RACK, 'fresh', 'web'));
+    const rules = await rack.aws.elb.send(new DescribeRulesCommand({ ListenerArn: rack.resources.listenerArn }));
+    expect(rules.Rules!.flatMap((r) => r.Conditions ?? []).flatMap((c) => c.HostHeaderConfig?.Values ?? [])).not.toContain(expect.stringMatching(/\.fresh\./));
+    const alarms = await rack.aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${TEST_RACK}--fresh--` }));
+    expect(alarms.MetricAlarms).toEqual([]);
+    expect((await store.getDomains()).claims.filter((c) => c.app === 'fresh')).toEqual([]);
+    const note = (await rack.notifications()).at(-1)!;
+    expect(note.attributes).toMatchObject({ app: 'fresh', status: 'rolled-back' });
   });
 
   it('at the deadline with no ECS event, decides from one DescribeServices and rolls back', async () => {

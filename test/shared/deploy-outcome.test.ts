@@ -4,7 +4,6 @@ import { buildFailure, outcomeOf, withWatchTiming } from '../../shared/deploy/no
 import { newerWaiting } from '../../shared/queue/decide.js';
 import { pickPriority } from '../../shared/aws/elb.js';
 import { retiredServices } from '../../shared/deploy/retire.js';
-import { rollbackPlan } from '../../shared/deploy/rollback.js';
 import type { DeployState } from '../../shared/deploy/state.js';
 
 const base: DeployState = { app: 'shop', trigger: 'upload', order: { time: '2026-01-01T00:00:00Z' }, execution: 'shop-x', startedAt: '2026-01-01T00:00:00Z', timings: [] };
@@ -45,17 +44,6 @@ describe('buildFailure', () => {
       link: 'https://logs',
       id: 'proj:1',
     });
-  });
-});
-
-describe('rollbackPlan', () => {
-  it('restores services to the previous task definitions and scales new ones to 0', () => {
-    const plan = rollbackPlan(['web', 'worker', 'never-created'], (s) => s !== 'never-created', { taskDefinitions: { web: 'td/web:1' }, counts: { web: 2 } });
-    expect(plan).toEqual([
-      { service: 'web', action: 'restored', taskDefinitionArn: 'td/web:1', desiredCount: 2 },
-      { service: 'worker', action: 'scaled-to-zero', desiredCount: 0 },
-      { service: 'never-created', action: 'untouched' },
-    ]);
   });
 });
 

@@ -112,6 +112,33 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
     expect(await store.listEvents(app, 1)).toHaveLength(1);
   });
 
+  it('undo records: the first record of a release and service wins; listed by release', async () => {
+    const { store } = make();
+    const app = unique('undo');
+    const record = (service: string, taskDefinition: string) => ({
+      app,
+      release: 'R1',
+      service,
+      serviceName: `r--${app}--${service}`,
+      ecs: { taskDefinition, desiredCount: 2, loadBalancers: [{ targetGroupArn: 'arn:tg/1', containerName: service, containerPort: 80 }], primaryDeploymentId: 'ecs-svc/1' },
+      rules: [{ listenerArn: 'arn:listener/1', host: `${service}.example.com`, priority: 7 }],
+      alarms: [{ AlarmName: `r--${app}--${service}--cpu`, Threshold: 80, Dimensions: [{ Name: 'ServiceName', Value: service }] }],
+      recordedAt: '2026-03-02T14:00:00.000Z',
+    });
+    const first = record('web', 'td:1');
+    expect(await store.recordUndo(first)).toEqual(first);
+    // a retried Promote records again after its first change: the state from before the deploy stays
+    expect(await store.recordUndo(record('web', 'td:2'))).toEqual(first);
+    await store.recordUndo(record('api', 'td:5'));
+    await store.recordUndo({ ...record('web', 'td:9'), release: 'R2' });
+    const listed = await store.listUndo(app, 'R1');
+    expect(listed.map((r) => [r.service, r.ecs?.taskDefinition]).sort()).toEqual([
+      ['api', 'td:5'],
+      ['web', 'td:1'],
+    ]);
+    expect(await store.listUndo(app, 'R3')).toEqual([]);
+  });
+
   it('sightings: true once, again after being forgotten', async () => {
     const { store } = make();
     const key = unique('seen');
