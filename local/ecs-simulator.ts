@@ -2,18 +2,28 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTaskDefinitionCommand, ECSClient, ListTagsForResourceCommand, type Service, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type ClientFactory, type ClientPlugin, interceptPlugin } from '../shared/aws/clients.js';
 import type { Scheduler } from './clock.js';
 import type { LocalEvents } from './events.js';
 import { invocation } from './stepfunctions.js';
+import { circuitBreakerThreshold, type SimulatedApp, type TaskFate, type TargetHealthCheck, taskFate } from './task-fate.js';
 import { ROOT } from './template.js';
 
 /**
  * moto never starts a service's tasks nor moves a rollout. This stands in for the ECS scheduler: it
  * watches the rack's ECS calls (an SDK plugin), and each new deployment that CreateService or
- * UpdateService starts is rolled out the way a test or the demo asked — its tasks start (or crash),
- * and the deployment completes or fails — as the events ECS sends to EventBridge, shaped like the
- * samples under events/. The events go through moto's EventBridge and the rack's own rules.
+ * UpdateService starts is rolled out as ECS would roll it out — its tasks start (or crash), and the
+ * deployment completes or fails — as the events ECS sends to EventBridge, shaped like the samples
+ * under events/. The events go through moto's EventBridge and the rack's own rules.
+ *
+ * What the tasks do is read from what ECS reads: the registered task definition (DescribeTaskDefinition)
+ * and the service's target group (DescribeTargetGroups), by local/task-fate.ts — a command that exits,
+ * a process the simulator is told (SIMULATE_MEMORY_MB) outgrows its memory limit, a health check path the
+ * image does not serve. Such a task stops as ECS stops it, is replaced, and stops again, until the
+ * deployment circuit breaker's threshold of failed tasks; then the deployment FAILED. A test or the demo
+ * can instead ask for an outcome (`next`): anything but `complete` is played as asked, whatever the task
+ * definition says.
  *
  * Simulated time: each task takes `taskStartSeconds` to start on the rack's clock (no time at all
  * under a virtual clock unless the rack is waiting for it).
@@ -21,7 +31,8 @@ import { ROOT } from './template.js';
 export type RolloutOutcome = 'complete' | 'fail' | 'crash-loop' | 'silent';
 
 export interface RolloutScenario {
-  /** complete: tasks start, deployment COMPLETED; fail: deployment FAILED (circuit breaker);
+  /** complete (the default): as the task definition says — tasks start and the deployment COMPLETED, or
+   *  tasks fail as local/task-fate.ts reads it; fail: deployment FAILED (circuit breaker);
    *  crash-loop: tasks exit non-zero; silent: ECS says nothing */
   outcome: RolloutOutcome;
   /** crash-loop: how many tasks crash (default 5) */
@@ -56,6 +67,8 @@ export interface RolloutRecord {
   outcome: RolloutOutcome;
   /** the execution and state whose call started the deployment, when one did */
   startedBy?: { execution: string; state: string };
+  /** outcome complete: what the task definition made of its tasks (set once read) */
+  fate?: TaskFate;
 }
 
 export class EcsSimulator {
@@ -79,8 +92,13 @@ export class EcsSimulator {
       account: string;
       /** /rackless/<rack>: the app's log group is <prefix>/<app> */
       logGroupPrefix: string;
+      /** what an image built in this rack serves (local/build.ts), by the reference a task definition names */
+      builtImages?: (reference: string) => SimulatedApp | undefined;
     },
   ) {}
+
+  /** each service's newest deployment: a rollout that is no longer it stops (ECS replaced it) */
+  private readonly current = new Map<string, string>();
 
   /** The next deploy of this app rolls out like this (one scenario per deploy, in order). */
   next(app: string, scenario: RolloutScenario): void {
@@ -100,12 +118,17 @@ export class EcsSimulator {
     this.holds.delete(app);
   }
 
-  /** Watches CreateService / UpdateService answers for new deployments. */
+  /** Watches CreateService / UpdateService answers for new deployments, and DeleteService for rollouts that end with their service. */
   plugin(): ClientPlugin {
     return interceptPlugin('localEcsScheduler', 'initialize', async (call, next) => {
       const result = await next();
       if (call.client === 'ECSClient' && (call.command === 'CreateService' || call.command === 'UpdateService')) {
         await this.observe(result.output.service as Service, (call.input.tags ?? []) as Array<{ key?: string; value?: string }>);
+      }
+      // a deleted service's rollout launches nothing more
+      if (call.client === 'ECSClient' && call.command === 'DeleteService') {
+        const arn = (result.output.service as Service | undefined)?.serviceArn;
+        if (arn) this.current.delete(arn);
       }
       return result;
     });
@@ -141,6 +164,7 @@ export class EcsSimulator {
     const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
     if (!service || !primary?.id || this.seen.has(primary.id)) return;
     this.seen.add(primary.id);
+    if (service.serviceArn) this.current.set(service.serviceArn, primary.id);
     const owner = await this.ownerOf(service, tags);
     if (!owner) return;
     const scenario = this.scenarioFor(owner.app);
@@ -159,7 +183,7 @@ export class EcsSimulator {
       ? this.options.scheduler.hold(new Promise<void>((resolve) => this.holds.set(owner.app, [...(this.holds.get(owner.app) ?? []), resolve])))
       : undefined;
     // the rollout itself is not tracked work: it waits on the clock; what it emits is
-    const play = this.play(record, scenario, primary.desiredCount ?? service.desiredCount ?? 1, service.serviceName!, hold)
+    const play = this.play(record, scenario, primary.desiredCount ?? service.desiredCount ?? 1, service, hold)
       .catch((error: Error) => {
         this.emitted.push({ error: error.message });
       })
@@ -179,12 +203,21 @@ export class EcsSimulator {
     await this.options.events.put(scenario.duplicate ? [entry, entry] : [entry]);
   }
 
-  private async play(rollout: RolloutRecord, scenario: RolloutScenario, desiredCount: number, serviceName: string, hold?: Promise<void>): Promise<void> {
+  private async play(rollout: RolloutRecord, scenario: RolloutScenario, desiredCount: number, service: Service, hold?: Promise<void>): Promise<void> {
     if (hold) await hold;
     const { scheduler } = this.options;
+    const serviceName = service.serviceName!;
     const startMs = (scenario.taskStartSeconds ?? 2) * 1000;
     switch (rollout.outcome) {
       case 'complete':
+        // reading the definition is work: the clock must not move meanwhile
+        rollout.fate = await scheduler.track(
+          this.fateOf(rollout, service).catch((error: Error): TaskFate => {
+            this.emitted.push({ error: `reading the task definition: ${error.message}` });
+            return { fate: 'runs' };
+          }),
+        );
+        if (rollout.fate.fate !== 'runs') return this.failing(rollout, rollout.fate, scenario, desiredCount, serviceName);
         for (let i = 0; i < desiredCount; i++) {
           await scheduler.sleep(startMs);
           await this.emit(this.task(sample('ecs-task-running'), rollout, serviceName).event, scenario);
@@ -207,6 +240,85 @@ export class EcsSimulator {
     }
   }
 
+  /** What the tasks of this rollout do, from its task definition and the service's target group (as ECS reads them). */
+  private async fateOf(rollout: RolloutRecord, service: Service): Promise<TaskFate> {
+    if (!rollout.taskDefinitionArn) return { fate: 'runs' };
+    const { aws } = this.options;
+    const definition = (await aws(ECSClient).send(new DescribeTaskDefinitionCommand({ taskDefinition: rollout.taskDefinitionArn }))).taskDefinition;
+    const containers = definition?.containerDefinitions ?? [];
+    const container = containers.find((c) => c.essential !== false) ?? containers[0];
+    if (!container) return { fate: 'runs' };
+    const balancer = (service.loadBalancers ?? []).find((lb) => lb.targetGroupArn && (!lb.containerName || lb.containerName === container.name));
+    let healthCheck: TargetHealthCheck | undefined;
+    if (balancer?.targetGroupArn) {
+      const group = (await aws(ElasticLoadBalancingV2Client).send(new DescribeTargetGroupsCommand({ TargetGroupArns: [balancer.targetGroupArn] }))).TargetGroups?.[0];
+      if (group?.HealthCheckPath) {
+        healthCheck = {
+          targetGroupArn: balancer.targetGroupArn,
+          path: group.HealthCheckPath,
+          codes: group.Matcher?.HttpCode ?? '200',
+          intervalSeconds: group.HealthCheckIntervalSeconds ?? 30,
+          unhealthyThreshold: group.UnhealthyThresholdCount ?? 2,
+          ...(group.HealthCheckEnabled === false ? { enabled: false } : {}),
+        };
+      }
+    }
+    // only an image the rack built is known: a pulled `image:` is opaque (it serves every path)
+    const app = this.options.builtImages?.(container.image ?? '') ?? {};
+    return taskFate({
+      container,
+      ...(definition?.memory ? { taskMemory: definition.memory } : {}),
+      ...(healthCheck ? { healthCheck } : {}),
+      graceSeconds: service.healthCheckGracePeriodSeconds ?? 0,
+      app,
+    });
+  }
+
+  /**
+   * Tasks that fail as their definition says: each starts, fails and is replaced, until the circuit
+   * breaker's threshold of failed tasks is reached; then the deployment FAILED. A rollout ECS has
+   * replaced (the rollback's UpdateService) stops there, as ECS stops the replaced deployment's tasks.
+   */
+  private async failing(rollout: RolloutRecord, fate: Exclude<TaskFate, { fate: 'runs' }>, scenario: RolloutScenario, desiredCount: number, serviceName: string): Promise<void> {
+    const { scheduler } = this.options;
+    const startMs = (scenario.taskStartSeconds ?? 2) * 1000;
+    const replaced = () => this.current.get(rollout.serviceArn) !== rollout.deploymentId;
+    for (let i = 0; i < circuitBreakerThreshold(desiredCount); i++) {
+      await scheduler.sleep(startMs);
+      if (replaced()) return;
+      let taskId: string | undefined;
+      if (fate.fate === 'unhealthy' || fate.fate === 'container-unhealthy') {
+        // the task runs, and fails its health checks for a while
+        const running = this.task(sample('ecs-task-running'), rollout, serviceName);
+        taskId = running.taskId;
+        await this.emit(running.event, scenario);
+        await scheduler.sleep(fate.afterSeconds * 1000);
+        if (replaced()) return;
+      }
+      await this.emit(await this.taskFailed(rollout, serviceName, fate, taskId), scenario);
+    }
+    await scheduler.sleep(startMs);
+    if (replaced()) return;
+    await this.emit(this.deployment(rollout, 'failed'), scenario);
+  }
+
+  /** The STOPPED event of a task that failed as `fate` says, with the simulator's log line in its stream. */
+  private async taskFailed(rollout: RolloutRecord, serviceName: string, fate: Exclude<TaskFate, { fate: 'runs' }>, taskId?: string): Promise<Record<string, any>> {
+    const base = sample(fate.fate === 'oom' ? 'ecs-task-stopped-oom' : fate.fate === 'exits' ? 'ecs-task-stopped-exit-1' : 'ecs-task-stopped-health-check');
+    const stopped = this.task(base, rollout, serviceName, taskId);
+    const { detail } = stopped.event;
+    detail.version = taskId ? 2 : 1;
+    if (fate.fate === 'exits') detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode: fate.exitCode }));
+    if (fate.fate === 'oom') detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode: 137 }));
+    if (fate.fate === 'unhealthy') detail.stoppedReason = `Task failed ELB health checks in (target-group ${fate.targetGroupArn})`;
+    if (fate.fate === 'container-unhealthy') {
+      detail.stoppedReason = 'Task failed container health checks';
+      detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, healthStatus: 'UNHEALTHY' }));
+    }
+    await this.writeLogs(rollout, stopped.taskId, [fate.why]);
+    return stopped.event;
+  }
+
   private clusterArn(serviceArn: string): string {
     return serviceArn.replace(/:service\/([^/]+)\/.*/, ':cluster/$1');
   }
@@ -225,8 +337,7 @@ export class EcsSimulator {
     };
   }
 
-  private task(base: Record<string, any>, rollout: RolloutRecord, serviceName: string) {
-    const taskId = randomBytes(16).toString('hex');
+  private task(base: Record<string, any>, rollout: RolloutRecord, serviceName: string, taskId = randomBytes(16).toString('hex')) {
     const clusterArn = this.clusterArn(rollout.serviceArn);
     const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${taskId}`;
     return {
@@ -253,21 +364,23 @@ export class EcsSimulator {
     const { taskId, event } = this.task(sample(scenario.oom ? 'ecs-task-stopped-oom' : 'ecs-task-stopped-exit-1'), rollout, serviceName);
     const exitCode = scenario.oom ? 137 : (scenario.exitCode ?? 1);
     event.detail.containers = event.detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode }));
-    const lines = scenario.logLines ?? [];
-    if (lines.length) {
-      // awslogs writes to <group>/<prefix>/<container>/<task id>, as the task definition says
-      const logs = this.options.aws(CloudWatchLogsClient);
-      const group = `${this.options.logGroupPrefix}/${rollout.app}`;
-      const stream = `${rollout.service}/${rollout.service}/${taskId}`;
-      await this.options.scheduler.track(
-        (async () => {
-          await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
-          const now = this.options.scheduler.now();
-          await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }));
-        })(),
-      );
-    }
+    await this.writeLogs(rollout, taskId, scenario.logLines ?? []);
     return event;
+  }
+
+  /** What the task's container printed, where awslogs puts it: <group>/<prefix>/<container>/<task id>, as the task definition says. */
+  private async writeLogs(rollout: RolloutRecord, taskId: string, lines: string[]): Promise<void> {
+    if (!lines.length) return;
+    const logs = this.options.aws(CloudWatchLogsClient);
+    const group = `${this.options.logGroupPrefix}/${rollout.app}`;
+    const stream = `${rollout.service}/${rollout.service}/${taskId}`;
+    await this.options.scheduler.track(
+      (async () => {
+        await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
+        const now = this.options.scheduler.now();
+        await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }));
+      })(),
+    );
   }
 
   /**

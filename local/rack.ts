@@ -190,6 +190,7 @@ export class LocalRack {
       region: this.region,
       account: LOCAL_ACCOUNT,
       logGroupPrefix: `/rackless/${this.name}`,
+      builtImages: (reference) => this.builds.appOf(reference),
     });
     this.autoscaling = new AutoScalingSimulator({ aws: raw, scheduler: this.scheduler, events: this.events, region: this.region, account: LOCAL_ACCOUNT });
     this.functionsAws = clientFactory(settings, [this.calls.plugin(), this.faults.plugin(), this.stepFunctions.plugin(), this.simulator.plugin(), this.autoscaling.plugin()]);
