@@ -1,4 +1,14 @@
-import { EventBridgeClient, ListTargetsByRuleCommand, PutEventsCommand, type PutEventsRequestEntry, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import { randomUUID } from 'node:crypto';
+import {
+  DescribeRuleCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  type Target,
+} from '@aws-sdk/client-eventbridge';
 import { SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ClientFactory } from '../shared/aws/clients.js';
@@ -22,6 +32,10 @@ import type { ProvisionedStack } from './provision.js';
  *    unencoded; start-deployment accepts it encoded and unencoded (shared/keys.ts).
  * SNS topics subscribed by a Lambda function get a queue in the function's place too; its messages
  * reach the function in Lambda's SNS event shape (Records[].Sns).
+ *
+ * Schedule rules (ScheduleExpression, no pattern): moto runs no schedule, and its EventBridge
+ * (5.2.1) delivers every event put on the bus to a rule without a pattern. So their targets are
+ * taken off in moto, and `fire(rule)` sends the function what EventBridge would on each tick.
  */
 type Json = any;
 
@@ -43,6 +57,8 @@ export class LocalEvents {
   private again = false;
   /** every event delivered, in order: [rule or topic, event] */
   readonly delivered: Array<[string, Json]> = [];
+  /** the schedule rules, fired only by `fire` */
+  readonly schedules: Array<{ rule: string; ruleArn: string; expression: string; functionArn: string; target: Target }> = [];
 
   constructor(
     private readonly aws: ClientFactory,
@@ -64,8 +80,15 @@ export class LocalEvents {
       if (resource.Type !== 'AWS::Events::Rule' || !(logicalId in stack.physical)) continue;
       const rule = resource.Properties.Name as string;
       const { Targets = [] } = await events.send(new ListTargetsByRuleCommand({ Rule: rule }));
+      const expression = resource.Properties.ScheduleExpression as string | undefined;
       for (const target of Targets) {
         if (!target.Arn?.startsWith('arn:aws:lambda:')) continue;
+        if (expression && !resource.Properties.EventPattern) {
+          await events.send(new RemoveTargetsCommand({ Rule: rule, Ids: [target.Id!] }));
+          const { Arn } = await events.send(new DescribeRuleCommand({ Name: rule }));
+          this.schedules.push({ rule, ruleArn: Arn!, expression, functionArn: target.Arn, target });
+          continue;
+        }
         const queue = await this.queue(`${stack.stackName}-local-${target.Id}`);
         // moto evaluates the eight JSONPaths of its default input template for every event, each
         // with a freshly built parser (~40 ms); a template that is the whole event — EventBridge's
@@ -132,6 +155,30 @@ export class LocalEvents {
         await this.functions.invokeAsync(delivery.functionArn, event);
       }
     }
+  }
+
+  /**
+   * One tick of a schedule rule: its function gets the Scheduled Event EventBridge sends (detail {},
+   * the rule's ARN in resources; https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-events.html),
+   * or the target's Input, as an asynchronous invocation.
+   */
+  fire(rule: string): Promise<{ result?: unknown; failed?: unknown }> {
+    const schedule = this.schedules.find((s) => s.rule === rule || s.rule.endsWith(`-${rule}`));
+    if (!schedule) throw new Error(`no schedule rule ${rule} in the local rack (it has ${this.schedules.map((s) => s.rule).join(', ') || 'none'})`);
+    const [, , , region, account] = schedule.ruleArn.split(':');
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account,
+      time: new Date(this.scheduler.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region,
+      resources: [schedule.ruleArn],
+      detail: {},
+    };
+    this.delivered.push([schedule.rule, event]);
+    return this.functions.invokeAsync(schedule.functionArn, this.targetInput(schedule.target, event));
   }
 
   /** Takes the events waiting in a rule's queue (mended, as its target would get them), without delivering them. */

@@ -19,6 +19,7 @@ import { LocalRegistry } from './registry.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { type ClientFactory, clientFactory } from '../shared/aws/clients.js';
 import { DynamoStore, documentClient } from '../shared/aws/dynamo-store.js';
+import { MemoryIdempotency } from '../shared/aws/idempotency.js';
 import { MemoryStore } from '../shared/aws/memory-store.js';
 import type { Store } from '../shared/aws/store.js';
 import { AutoScalingSimulator } from './autoscaling.js';
@@ -239,6 +240,8 @@ export class LocalRack {
       now: this.scheduler.now,
       overrides: (name, deps) => ({
         ...(memory && 'store' in deps ? { store: memory } : {}),
+        // with the in-memory store, Notify's exactly-once claims stay in memory too
+        ...(memory && 'idempotency' in deps ? { idempotency: new MemoryIdempotency() } : {}),
         ...('images' in deps ? { images } : {}),
         ...(typeof overrides === 'function' ? overrides(name, deps) : (overrides ?? {})),
       }),

@@ -1,8 +1,10 @@
-// AWS calls: sns:Publish, logs:GetLogEvents, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, states:SendTaskSuccess, states:SendTaskFailure
+// AWS calls: sns:Publish, logs:GetLogEvents, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';
+import { dynamoIdempotency } from '../../shared/aws/idempotency.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type NotifyDeps, notify } from '../../shared/deploy/notify.js';
 import type { DeployState } from '../../shared/deploy/state.js';
@@ -18,11 +20,12 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): NotifyDep
     sender: senderOf(aws),
     rack: rackOf(config),
     topicArn: config.str('TOPIC_ARN'),
+    idempotency: dynamoIdempotency(aws(DynamoDBClient), config.str('TABLE_NAME')),
     now,
   };
 }
 
-/** Notify: record the outcome, publish it, hand the app's lock on. */
+/** Notify: record the outcome and publish it, once per outcome however often it is retried. */
 export function makeHandler(deps: NotifyDeps) {
   return lambda('notify', async (state: DeployState) => notify(state, deps));
 }

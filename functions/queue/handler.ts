@@ -1,30 +1,40 @@
-// AWS calls: dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, states:SendTaskSuccess, states:SendTaskFailure
+// AWS calls: dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, states:SendTaskSuccess, states:SendTaskFailure, states:DescribeExecution
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';
+import { executionStatuses } from '../../shared/aws/executions.js';
 import { configOf, type Env } from '../../shared/config.js';
 import type { DeployState } from '../../shared/deploy/state.js';
 import { lambda, production } from '../../shared/handler.js';
 import { logger } from '../../shared/logger.js';
-import { enqueue, handover, type QueueDeps } from '../../shared/queue/queue.js';
+import { enqueue, type HandoverDeps, handover } from '../../shared/queue/queue.js';
 
-type EnqueueRequest = { action: 'enqueue'; token: string; state: DeployState };
+type EnqueueRequest = { action: 'enqueue'; token: string; executionArn?: string; state: DeployState };
+type HandoverRequest = { action: 'handover'; app: string; execution: string };
 type ExecutionEnded = EventBridgeEvent<'Step Functions Execution Status Change', { executionArn: string; name: string; status: string; input?: string }>;
 
-export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): QueueDeps {
-  return { store: storeOf(configOf(env), aws, now), sender: senderOf(aws), now };
+export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): HandoverDeps {
+  return { store: storeOf(configOf(env), aws, now), sender: senderOf(aws), executions: executionStatuses(aws(SFNClient)), now };
 }
 
 /**
  * Queue step (waitForTaskToken): runs the deploy now or parks its token until the app's lock frees.
- * Also receives Step Functions status changes, so an execution that died holding the lock hands over.
+ * Hand over step: the deploy ended; its lock goes to the newest waiting deploy that still runs.
+ * Step Functions status changes: an execution that ended without handing over (it died, or its Hand
+ * over failed) hands over now. The sweep (functions/queue-sweep) catches what events miss.
  */
-export function makeHandler(deps: QueueDeps) {
-  return lambda('queue', async (event: EnqueueRequest | ExecutionEnded) => {
+export function makeHandler(deps: HandoverDeps) {
+  return lambda('queue', async (event: EnqueueRequest | HandoverRequest | ExecutionEnded) => {
     if ('action' in event && event.action === 'enqueue') {
-      const status = await enqueue(event.state, event.token, deps);
+      const status = await enqueue(event.state, event.token, deps, event.executionArn);
       logger.info('queued', { app: event.state.app, execution: event.state.execution, status });
       return { status };
+    }
+    if ('action' in event && event.action === 'handover') {
+      const next = await handover(event.app, event.execution, deps);
+      logger.info('handed over', { app: event.app, execution: event.execution, next });
+      return { status: 'handed-over', next };
     }
     const ended = event as ExecutionEnded;
     const input = ended.detail?.input ? (JSON.parse(ended.detail.input) as Partial<DeployState>) : {};

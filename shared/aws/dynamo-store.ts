@@ -44,8 +44,9 @@ import {
  *   APP#<app> / RELEASE#<id>         one release (id sorts by time)
  *   APP#<app> / BUILD#<id>           one image build
  *   APP#<app> / EXEC#<execution>     the release an execution allocated (idempotent retries)
- *   APP#<app> / LOCK                 the execution deploying the app now
- *   APP#<app> / QUEUE#<execution>    a deploy waiting for the lock
+ *   APP#<app> / LOCK                 the execution deploying the app now (its lease in leaseUntil)
+ *   APP#<app> / QUEUE#<execution>    a deploy in the app's queue (TTL 7 days: the ordering rule's memory)
+ *   index `sweep` (sparse, keys only) LOCK items and waiting QUEUE items: what the queue sweep visits
  *   APP#<app> / EVENT#<time>#<id>    per-app event history (TTL)
  *   WATCH#<execution> / WATCH        a rollout being watched: token, deployments, and per deployment i
  *                                    its outcome `o<i>`, stopped task ARNs `t<i>` (a string set), last stop `l<i>`
@@ -69,6 +70,9 @@ const taskDefinitionPointerKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: '
 const stopsKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'STOPS' });
 const alarmKey = (serviceName: string) => ({ pk: `ALARM#${serviceName}`, sk: 'STATE' });
 const DOMAINS_KEY = { pk: 'RACK', sk: 'DOMAINS' };
+/** The sparse index of held locks and waiting deploys (serverless.yml: Table, GlobalSecondaryIndexes). */
+export const SWEEP_INDEX = 'sweep';
+const SWEEP_KEY = 'QUEUE';
 const CHANNELS = ['crash', 'warning'] as const;
 
 export function isConditionFailure(error: unknown): boolean {
@@ -357,13 +361,31 @@ export class DynamoStore implements Store {
   }
 
   // ---- queue and lock ----
+  // A lock's lease is stored as `leaseUntil`, not in `expiresAt` (the table's TTL attribute): TTL
+  // would delete a lock whose lease lapsed while its holder still runs, and a lapsed lease is only a
+  // prompt to ask Step Functions (shared/queue/queue.ts). Locks written before kept it in expiresAt.
+  // LOCK items and waiting QUEUE items carry `sweep`, the key of the sparse `sweep` index the queue
+  // sweep reads (appsToSweep): an idle rack's index is empty.
+  private lockItem(app: string, lock: LockItem): Item {
+    const { expiresAt, ...rest } = lock;
+    return { pk: appKey(app), sk: 'LOCK', ...rest, leaseUntil: expiresAt, sweep: SWEEP_KEY };
+  }
+
   async putQueueItem(app: string, item: QueueItem): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: appKey(app), sk: `QUEUE#${item.execution}`, ...item, expiresAt: this.epoch() + 7 * DAY_SECONDS } }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: appKey(app), sk: `QUEUE#${item.execution}`, ...item, expiresAt: this.epoch() + 7 * DAY_SECONDS, ...(item.status === 'waiting' ? { sweep: SWEEP_KEY } : {}) },
+      }),
+    );
   }
 
   async listQueue(app: string): Promise<QueueItem[]> {
     const items = await this.appItems(app, 'QUEUE#', { consistent: true });
-    return items.map((item) => stripKeys(item) as unknown as QueueItem);
+    return items.map((item) => {
+      const { sweep: _sweep, ...rest } = stripKeys(item);
+      return rest as unknown as QueueItem;
+    });
   }
 
   async transitionQueueItem(app: string, execution: string, from: QueueItem['status'], to: QueueItem['status']): Promise<boolean> {
@@ -371,25 +393,27 @@ export class DynamoStore implements Store {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: appKey(app), sk: `QUEUE#${execution}` },
-        UpdateExpression: 'SET #status = :to',
+        UpdateExpression: to === 'waiting' ? 'SET #status = :to, #sweep = :sweep' : 'SET #status = :to REMOVE #sweep',
         ConditionExpression: '#status = :from',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':to': to, ':from': from },
+        ExpressionAttributeNames: { '#status': 'status', '#sweep': 'sweep' },
+        ExpressionAttributeValues: { ':to': to, ':from': from, ...(to === 'waiting' ? { ':sweep': SWEEP_KEY } : {}) },
       }),
     );
   }
 
   async getLock(app: string): Promise<LockItem | undefined> {
     const item = await this.get({ pk: appKey(app), sk: 'LOCK' });
-    return item ? (stripKeys(item, { expiresAt: true }) as unknown as LockItem) : undefined;
+    if (!item) return undefined;
+    const { sweep: _sweep, leaseUntil, ...rest } = stripKeys(item);
+    return { ...rest, expiresAt: Number(leaseUntil ?? item.expiresAt) } as unknown as LockItem;
   }
 
   async acquireLock(app: string, lock: LockItem): Promise<boolean> {
     return this.conditional(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: appKey(app), sk: 'LOCK', ...lock },
-        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder',
+        Item: this.lockItem(app, lock),
+        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR (attribute_not_exists(leaseUntil) AND expiresAt < :now) OR holder = :holder',
         ExpressionAttributeValues: { ':now': this.epoch(), ':holder': lock.holder },
       }),
     );
@@ -404,6 +428,57 @@ export class DynamoStore implements Store {
         ExpressionAttributeValues: { ':holder': holder },
       }),
     );
+  }
+
+  // -- the self-healing queue --
+  async takeLock(app: string, lock: LockItem): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: this.lockItem(app, lock),
+        ConditionExpression: 'attribute_not_exists(pk) OR holder = :holder',
+        ExpressionAttributeValues: { ':holder': lock.holder },
+      }),
+    );
+  }
+
+  async renewLock(app: string, holder: string, expiresAt: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'LOCK' },
+        UpdateExpression: 'SET leaseUntil = :lease REMOVE expiresAt',
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeValues: { ':lease': expiresAt, ':holder': holder },
+      }),
+    );
+  }
+
+  async lockWoken(app: string, holder: string, wakeToken: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: appKey(app), sk: 'LOCK' },
+        UpdateExpression: 'REMOVE wakeToken',
+        ConditionExpression: 'holder = :holder AND wakeToken = :token',
+        ExpressionAttributeValues: { ':holder': holder, ':token': wakeToken },
+      }),
+    );
+  }
+
+  async appsToSweep(): Promise<string[]> {
+    const apps = new Set<string>();
+    const input = {
+      TableName: this.table,
+      IndexName: SWEEP_INDEX,
+      KeyConditionExpression: '#sweep = :sweep',
+      ExpressionAttributeNames: { '#sweep': 'sweep' },
+      ExpressionAttributeValues: { ':sweep': SWEEP_KEY },
+    };
+    for await (const page of paginateQuery({ client: this.doc }, input)) {
+      for (const item of page.Items ?? []) apps.add(String(item.pk).slice('APP#'.length));
+    }
+    return [...apps].sort();
   }
 
   // ---- rollout watches ----

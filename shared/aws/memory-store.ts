@@ -250,6 +250,34 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  // -- the self-healing queue --
+  async takeLock(app: string, lock: LockItem): Promise<boolean> {
+    const held = this.locks.get(app);
+    if (held && held.holder !== lock.holder) return false;
+    this.locks.set(app, copy(lock));
+    return true;
+  }
+
+  async renewLock(app: string, holder: string, expiresAt: number): Promise<boolean> {
+    const held = this.locks.get(app);
+    if (held?.holder !== holder) return false;
+    held.expiresAt = expiresAt;
+    return true;
+  }
+
+  async lockWoken(app: string, holder: string, wakeToken: string): Promise<boolean> {
+    const held = this.locks.get(app);
+    if (held?.holder !== holder || held.wakeToken !== wakeToken) return false;
+    delete held.wakeToken;
+    return true;
+  }
+
+  async appsToSweep(): Promise<string[]> {
+    const apps = new Set(this.locks.keys());
+    for (const [app, queue] of this.queues) if ([...queue.values()].some((item) => item.status === 'waiting')) apps.add(app);
+    return [...apps].sort();
+  }
+
   // ---- rollout watches ----
   private view(stored: StoredWatch | undefined): WatchRecord | undefined {
     if (!stored) return undefined;

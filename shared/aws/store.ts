@@ -1,5 +1,5 @@
 import type { AlarmDecision, RecoveryDecision, ServiceAlarmState } from '../alarms/decision.js';
-import type { DeployOrder, ReleaseRef, SourceObject } from '../deploy/state.js';
+import type { DeployOrder, ReleaseRef, SourceObject, Trigger } from '../deploy/state.js';
 import type { UndoRecord } from '../deploy/undo.js';
 import type { DomainClaim, DomainRegistry } from '../domains.js';
 import type { Manifest } from '../manifest/types.js';
@@ -40,11 +40,20 @@ export interface AppRecord {
   updatedAt?: string;
 }
 
+/**
+ * One deploy in its app's queue. waiting: parked in its Queue step; running: it took the app's lock
+ * (it started); done: it held the lock and ended; superseded: a newer deploy replaced it before it
+ * ran; abandoned: its execution ended while it waited (aborted, timed out) and it never ran.
+ */
 export interface QueueItem {
   execution: string;
+  /** the execution's ARN, so the queue can ask Step Functions whether it still runs */
+  executionArn?: string;
   token: string;
   order: DeployOrder;
-  status: 'waiting' | 'running' | 'superseded' | 'done';
+  status: 'waiting' | 'running' | 'superseded' | 'done' | 'abandoned';
+  /** what started the deploy: the ordering rule tells uploads from redeploys */
+  trigger?: Trigger;
   key?: string;
   /** epoch ms, for the time a deploy waited in the queue */
   enqueuedAt?: number;
@@ -52,10 +61,14 @@ export interface QueueItem {
 
 export interface LockItem {
   holder: string;
+  /** the holder's execution ARN: a lock whose holder ended is handed on (shared/queue/queue.ts) */
+  executionArn?: string;
   order: DeployOrder;
-  /** epoch seconds */
+  /** epoch seconds: the lease. A lapsed lease is a prompt to ask Step Functions, not a free lock */
   expiresAt: number;
   key?: string;
+  /** the holder's Queue task token while it has not been confirmed sent: the holder has the lock and may not know yet */
+  wakeToken?: string;
 }
 
 export interface BuildRecord {
@@ -162,6 +175,21 @@ export interface Store {
   acquireLock(app: string, lock: LockItem): Promise<boolean>;
   /** false when the lock is not this holder's */
   releaseLock(app: string, holder: string): Promise<boolean>;
+  // -- the self-healing queue (shared/queue/queue.ts, shared/queue/sweep.ts) --
+  /**
+   * takes the app's lock only if it is free or already this holder's: a lapsed lease is never taken
+   * over here (its holder may still run); the queue releases a dead holder's lock first
+   */
+  takeLock(app: string, lock: LockItem): Promise<boolean>;
+  /** moves the lease of the lock's holder to `expiresAt`; false when the lock is not this holder's */
+  renewLock(app: string, holder: string, expiresAt: number): Promise<boolean>;
+  /** the holder's wake token was delivered: forgets it; false when the lock or its token changed */
+  lockWoken(app: string, holder: string, wakeToken: string): Promise<boolean>;
+  /**
+   * every app whose lock is held or that has a waiting deploy (from an index: may lag writes by
+   * a moment); nothing else is read, so a sweep of an idle rack costs one small read
+   */
+  appsToSweep(): Promise<string[]>;
 
   // ---- domain claims (one registry for the rack's load balancer) ----
   /** every claim and the registry's version (0 before the first claim) */

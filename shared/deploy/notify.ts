@@ -1,11 +1,15 @@
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import { type IdempotencyStore, once } from '../aws/idempotency.js';
 import { lastLogLines, taskLogStream } from '../aws/logs.js';
 import { publish } from '../aws/sns.js';
-import { parseFailure } from '../errors.js';
+import { DAY_SECONDS } from '../aws/store.js';
+import { isTransient, parseFailure } from '../errors.js';
+import { logger } from '../logger.js';
+import { renderNotification } from '../notify/render.js';
 import type { FailureReason, Notification, ServiceChange } from '../notify/types.js';
 import { hostsOf } from '../domains.js';
-import { handover, type QueueDeps } from '../queue/queue.js';
+import type { QueueDeps } from '../queue/queue.js';
 import { settleDomains } from './claims.js';
 import { logGroupName, type Rack } from '../rack.js';
 import { shortTaskDefinition, type StopSummary } from '../rollout/verdict.js';
@@ -16,6 +20,8 @@ export interface NotifyDeps extends QueueDeps {
   logs: CloudWatchLogsClient;
   rack: Rack;
   topicArn: string;
+  /** where Notify claims an outcome's message before publishing it: the rack's table (shared/aws/idempotency.ts) */
+  idempotency: IdempotencyStore;
 }
 
 type Outcome = NonNullable<DeployState['outcome']>;
@@ -27,7 +33,12 @@ export function outcomeOf(state: DeployState): Outcome {
   if (failure.error === 'Superseded') return { status: 'superseded', code: failure.code, message: failure.message };
   const build = buildFailure(state);
   const base = build ? { code: build.code, message: build.message } : { code: failure.code, message: failure.message };
-  const rolledBack = (state.failedStep === 'Promote' || state.failedStep === 'Watch') && !!state.rollback && !(state as { rollbackFailure?: unknown }).rollbackFailure;
+  // rolled back only when every service went back: one Rollback could not restore leaves the deploy failed
+  const rolledBack =
+    (state.failedStep === 'Promote' || state.failedStep === 'Watch') &&
+    !!state.rollback &&
+    !state.rollback.services.some((s) => s.action === 'failed') &&
+    !(state as { rollbackFailure?: unknown }).rollbackFailure;
   return { status: rolledBack ? 'rolled-back' : 'failed', ...base };
 }
 
@@ -114,8 +125,62 @@ async function failureReason(state: DeployState, outcome: Outcome, deps: NotifyD
 }
 
 /**
+ * How long the record of an outcome's message is kept: a failed execution can be redriven (Notify
+ * run again, same execution) for 14 days after it ended.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html
+ */
+export const NOTIFIED_TTL_SECONDS = 15 * DAY_SECONDS;
+
+/** Pure: what makes a message this outcome's, whatever else the state (timings, log lines) carries. */
+export function outcomeKey(state: DeployState, outcome: Outcome): { app: string; execution: string; status: Outcome['status'] } {
+  return { app: state.app, execution: state.execution, status: outcome.status };
+}
+
+/** How an outcome's message went: sent now, sent by an earlier attempt, maybe sent by one, or not sent. */
+export type Delivery = 'published' | 'replayed' | 'unconfirmed' | 'failed';
+
+/**
+ * Publishes the outcome's message once, however often Notify is retried: the outcome is claimed in
+ * the table before the Publish, and the claim completed with what was sent. A retry after a later
+ * write failed replays what was sent. Throws only what a retry can cure (throttling, 5xx); any other
+ * failure is logged and the deploy's outcome stands: a message that cannot go out does not turn a
+ * deploy that rolled out into a failed one.
+ */
+async function publishOnce(state: DeployState, outcome: Outcome, notification: Notification, deps: NotifyDeps): Promise<{ subject: string; message: string; delivery: Delivery }> {
+  const key = outcomeKey(state, outcome);
+  const run = once<typeof key, { subject: string; message: string; messageId?: string }>(deps.idempotency, { name: 'deploy-outcome', ttlSeconds: NOTIFIED_TTL_SECONDS });
+  const rendered = () => {
+    const { subject, message } = renderNotification(notification);
+    return { subject, message };
+  };
+  try {
+    const sent = await run(key, async () => {
+      const { subject, message, messageId } = await publish(deps.sns, deps.topicArn, notification);
+      return { subject, message, ...(messageId ? { messageId } : {}) };
+    });
+    switch (sent.status) {
+      case 'ran':
+        if (sent.unrecorded) logger.warn('the outcome was published; its record could not be completed', { ...key, error: sent.unrecorded });
+        return { subject: sent.result.subject, message: sent.result.message, delivery: 'published' };
+      case 'replayed':
+        logger.info('the outcome was published by an earlier attempt: not again', key);
+        return { subject: sent.result.subject, message: sent.result.message, delivery: 'replayed' };
+      case 'claimed':
+        logger.warn('an earlier attempt claimed the outcome and ended before recording it: it may have been published, and is not again', key);
+        return { ...rendered(), delivery: 'unconfirmed' };
+    }
+  } catch (error) {
+    if (isTransient(error)) throw error;
+    logger.error('the outcome could not be published', { ...key, error });
+    return { ...rendered(), delivery: 'failed' };
+  }
+}
+
+/**
  * Notify: record the outcome (the release becomes current only on success), publish one readable
- * message, and hand the app's lock to the newest waiting deploy.
+ * message (the Hand over step after it passes the app's lock on). Safe to retry: every write is
+ * idempotent and the message goes out once per outcome (publishOnce); the outcome it returns is
+ * the state's, whatever happened to the message.
  */
 export async function notify(state: DeployState, deps: NotifyDeps): Promise<DeployState> {
   const outcome = outcomeOf(state);
@@ -145,18 +210,20 @@ export async function notify(state: DeployState, deps: NotifyDeps): Promise<Depl
     timings: withWatchTiming(state.timings, deps.now()).map((t) => ({ step: t.step, durationMs: t.durationMs })),
     ...(failure ? { failure } : {}),
     ...(state.retired?.length ? { retired: state.retired } : {}),
+    ...(state.rollback?.services.some((s) => s.action !== 'untouched') ? { rollback: state.rollback.services.filter((s) => s.action !== 'untouched') } : {}),
     ...(state.retireFailure ? { retireProblem: `${parseFailure(state.retireFailure).code}: ${parseFailure(state.retireFailure).message}` } : {}),
   };
-  const rendered = await publish(deps.sns, deps.topicArn, notification);
+  const sent = await publishOnce(state, outcome, notification, deps);
   // the CLI shows a deploy's outcome in the same words as the SNS message
   await deps.store.recordEvent(state.app, state.execution, {
     type: 'deploy',
     execution: state.execution,
-    notification: { subject: rendered.subject, message: rendered.message },
+    notification: { subject: sent.subject, message: sent.message },
+    ...(sent.delivery === 'failed' || sent.delivery === 'unconfirmed' ? { delivery: sent.delivery } : {}),
     status: outcome.status,
     ...(state.release ? { release: state.release.id } : {}),
     ...(outcome.code ? { code: outcome.code, message: outcome.message } : {}),
   });
-  await handover(state.app, state.execution, deps);
+  // the app's lock is handed on by the next step (Hand over: state-machines/deploy.asl.yml), with its own retries
   return { ...state, outcome };
 }

@@ -216,6 +216,17 @@ function addFailure(body: Body, failure: FailureReason): void {
     .kv('Health check', failure.healthCheck);
 }
 
+/** `web restored, api removed (created by this deploy)`; failures with their error */
+function rollbackLine(services: Kind<'deploy'>['rollback']): string | undefined {
+  if (!services?.length) return undefined;
+  const says = (s: NonNullable<Kind<'deploy'>['rollback']>[number]) => {
+    if (s.action === 'failed') return `${s.service} (${s.error ?? 'unknown error'}): still on the failed release`;
+    if (s.action === 'removed') return `${s.service} removed (created by this deploy)`;
+    return `${s.service} ${s.action}${s.reregistered ? ' (its deregistered task definition registered again)' : ''}`;
+  };
+  return services.map(says).join('; ');
+}
+
 function renderDeploy(n: Kind<'deploy'>): Omit<RenderedNotification, 'attributes'> {
   const release = releaseLabel(n);
   const deploy = `Deploy of ${n.app}${release ? ` release ${release}` : ''}`;
@@ -257,7 +268,9 @@ function renderDeploy(n: Kind<'deploy'>): Omit<RenderedNotification, 'attributes
     .kv('Source', n.source)
     .kv('Superseded by', n.supersededBy)
     .kv('Retired', n.retired?.length ? `${n.retired.join(', ')} (no longer in rackless.yml: service, target group, rules and alarms deleted)` : undefined)
-    .kv('Cleanup problem', n.retireProblem);
+    .kv('Cleanup problem', n.retireProblem)
+    .kv('Rolled back', rollbackLine(n.rollback?.filter((r) => r.action !== 'failed')))
+    .kv('Rollback failed', rollbackLine(n.rollback?.filter((r) => r.action === 'failed')));
   if (failure) addFailure(body, failure);
   if (n.timings.length) body.kv('Timings', formatTimings(n.timings));
   body.kv('Link', failure?.link).section();

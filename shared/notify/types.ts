@@ -53,6 +53,8 @@ export type Notification =
       retired?: string[];
       /** what could not be cleaned up after a successful rollout (the release still serves) */
       retireProblem?: string;
+      /** what Rollback did to each service it touched, failures with why */
+      rollback?: Array<{ service: string; action: 'restored' | 'removed' | 'untouched' | 'failed'; reregistered?: boolean; error?: string }>;
     }
   | {
       kind: 'crash-loop';

@@ -165,7 +165,7 @@ describe('domain claims', () => {
     expect(lost.status).toBe('FAILED');
     expect(lost.error).toBe('MANIFEST_DOMAIN_IN_USE');
     expect(lost.cause).toContain(`services.web.domain: ${host} is claimed by app ${winner} (service web)`);
-    expect(lost.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(lost.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(await claimsOf(winner)).toEqual([host]);
     expect(await claimsOf(loser)).toEqual([]);
     expect((await routedHosts()).filter((h) => h === host)).toEqual([host]);
@@ -238,7 +238,7 @@ describe('quotas before any change', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('QUOTA_RULES');
     expect(run.cause).toMatch(/the release needs 110 more listener rules, and the load balancer has \d+ of 100 in use \(the account's quota/);
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient'])).toEqual([]);
     expect(await rack.store.getDomains()).toEqual(before);
     expect(await routedHosts()).not.toContain('h0.quota.example.com');
@@ -307,7 +307,7 @@ describe('per-app identity', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe(code);
     expect(run.cause).toContain(message);
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Prepare failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(rack.calls.mutating(['ECSClient', 'ElasticLoadBalancingV2Client', 'ECRClient', 'CloudWatchClient', 'CloudWatchLogsClient', 'IAMClient'])).toEqual([]);
     expect(await claimsOf('thief')).toEqual([]);
   });

@@ -39,7 +39,7 @@ describe('deploy pipeline', () => {
     const run = await rack.deploy('shop', await app(TWO_SERVICES));
     expect(run.cause ?? '').toBe('');
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Retire', 'Notify', 'Outcome', 'Deployed']);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Release', 'Promote', 'Watch', 'Retire', 'Notify', 'Hand over', 'Outcome', 'Deployed']);
 
     const { ecs, elb } = rack.aws;
     const services = await ecs.send(

@@ -107,7 +107,7 @@ describe('deploy scenarios', () => {
     const run = await rack.deploy('broken', await web());
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('BUILD_FAILED');
-    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Build failed', 'Notify', 'Outcome', 'Deploy failed']);
+    expect(run.statesEntered).toEqual(['Queue', 'Prepare', 'Needs build?', 'Build', 'Build failed', 'Notify', 'Hand over', 'Outcome', 'Deploy failed']);
     expect(rack.calls.named('RegisterTaskDefinition')).toHaveLength(0);
     expect(rack.calls.named('CreateService')).toHaveLength(0);
     const [note] = await rack.notifications();
@@ -134,6 +134,7 @@ describe('deploy scenarios', () => {
       'Watch failed',
       'Rollback',
       'Notify',
+      'Hand over',
       'Outcome',
       'Deploy failed',
     ]);
@@ -303,7 +304,8 @@ describe('deploy scenarios', () => {
 describe('an execution that dies holding its app lock', () => {
   it('hands the lock to the newest waiting deploy when Step Functions reports it ABORTED', async () => {
     // an execution that took the lock and died (its Lambda never ran Notify): only its lock remains
-    const dead = { execution: 'stuck-dead', order: { time: new Date(rack.scheduler.now() - 60_000).toISOString(), sequencer: '01' } };
+    // (older than the upload below: event times in local mode are moto's, on the wall clock)
+    const dead = { execution: 'stuck-dead', order: { time: '2020-01-01T00:00:00Z', sequencer: '01' } };
     await store.putQueueItem('stuck', { ...dead, token: 'gone', status: 'running' });
     expect(await store.acquireLock('stuck', { holder: dead.execution, order: dead.order, expiresAt: Math.floor(rack.scheduler.now() / 1000) + 3600 })).toBe(true);
     const waiting = await upload('apps/stuck/b.tar.gz', await web('b'));

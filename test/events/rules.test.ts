@@ -10,7 +10,7 @@ import { TEST_RACK } from '../support/stage.js';
  * deliveries are taken from the rules' target queues before any function runs.
  */
 let rack: LocalRack;
-const RULES = ['tarball-uploaded', 'deploy-ended', 'ecs-events', 'redeploy-requested', 'image-pushed', 'instance-terminating'].map((r) => `${TEST_RACK}-${r}`);
+const RULES = ['tarball-uploaded', 'deploy-ended', 'ecs-events', 'redeploy-requested', 'image-pushed', 'instance-terminating', 'queue-sweep'].map((r) => `${TEST_RACK}-${r}`);
 
 beforeAll(async () => {
   rack = await localRack();
@@ -120,7 +120,8 @@ describe('EventBridge rules of the packaged template, evaluated by moto', () => 
     ['FAILED', () => statusChange('FAILED'), ['deploy-ended']],
     ['TIMED_OUT', () => statusChange('TIMED_OUT'), ['deploy-ended']],
     ['ABORTED', () => statusChange('ABORTED'), ['deploy-ended']],
-    ['SUCCEEDED', () => statusChange('SUCCEEDED'), []],
+    // a deploy whose Hand over failed hands over on this one (idempotent after a Hand over)
+    ['SUCCEEDED', () => statusChange('SUCCEEDED'), ['deploy-ended']],
     ['RUNNING', () => statusChange('RUNNING'), []],
     ['FAILED, of the drain machine', () => statusChange('FAILED', rack.resources.drainStateMachineArn), []],
   ])('deploy-ended: a deploy execution %s', async (_label, event, rules) => {

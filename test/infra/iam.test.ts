@@ -41,6 +41,9 @@ const IMPLIED: Record<string, string> = {
   // @aws-sdk/lib-storage's Upload sends these itself (shared/aws/build-context.ts)
   's3:PutObject': 'lib-storage Upload: PutObject, or CreateMultipartUpload / UploadPart / CompleteMultipartUpload',
   's3:AbortMultipartUpload': 'lib-storage Upload.abort()',
+  // Powertools' idempotency persistence layer (shared/aws/idempotency.ts) sends GetItem, PutItem and
+  // UpdateItem, and DeleteItem to drop the claim of an action that failed (Notify's Publish)
+  'dynamodb:DeleteItem': 'Powertools idempotency: deleteRecord after a failed action',
 };
 
 // fake physical names of the rack's resources (template.ts resolves the template to the same ones)
@@ -99,6 +102,7 @@ function targetOf(fn: string, action: string): Target {
       return { resource: name === 'GetLogEvents' ? arn.appLogStream : arn.appLogGroup };
     case 'states':
       if (name === 'StartExecution') return { resource: fn === 'drain-start' ? arn.drainMachine : arn.deployMachine };
+      if (name === 'DescribeExecution') return { resource: `${arn.deployMachine.replace(':stateMachine:', ':execution:')}:shop-0123456789abcdef01234567` };
       return { resource: '*' };
     case 'autoscaling':
       return { resource: name.startsWith('Describe') ? '*' : arn.asg };

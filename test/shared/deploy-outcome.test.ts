@@ -24,6 +24,21 @@ describe('outcomeOf', () => {
       { status: 'rolled-back', code: 'ROLLOUT_FAILED' },
     ],
     [
+      'one service could not be restored (the others were)',
+      {
+        ...base,
+        failedStep: 'Watch',
+        failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'),
+        rollback: {
+          services: [
+            { service: 'api', action: 'failed', error: 'ClientException: boom' },
+            { service: 'web', action: 'restored' },
+          ],
+        },
+      },
+      { status: 'failed', code: 'ROLLOUT_FAILED' },
+    ],
+    [
       'rollback itself failed',
       { ...base, failedStep: 'Watch', failure: lambdaCause('RolloutFailed', 'ROLLOUT_FAILED: x'), rollback: { services: [] }, rollbackFailure: {} },
       { status: 'failed' },

@@ -273,6 +273,23 @@ describe('renderNotification', () => {
   });
 });
 
+describe('renderNotification: what Rollback did', () => {
+  it('names each service it restored or removed, and each it could not restore with why', () => {
+    const { message } = renderNotification(
+      failedDeploy({
+        status: 'failed',
+        rollback: [
+          { service: 'web', action: 'restored', reregistered: true },
+          { service: 'worker', action: 'removed' },
+          { service: 'api', action: 'failed', error: 'ClientException: TaskDefinition not found' },
+        ],
+      }),
+    );
+    expect(message).toContain('Rolled back: web restored (its deregistered task definition registered again); worker removed (created by this deploy)');
+    expect(message).toContain('Rollback failed: api (ClientException: TaskDefinition not found): still on the failed release');
+  });
+});
+
 describe('severityOf', () => {
   const deploy = (status: 'succeeded' | 'failed' | 'rolled-back' | 'superseded'): Notification => ({ ...failedDeploy({ status }) });
   const drain = (status: 'drained' | 'timed-out' | 'no-instance' | 'failed'): Notification => ({
