@@ -1,4 +1,4 @@
-// AWS calls: s3:GetObject, s3:GetObjectVersion, s3:PutObject, s3:AbortMultipartUpload, s3:DeleteObject, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, ecr:DescribeImages, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, iam:GetPolicy, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
+// AWS calls: s3:GetObject, s3:GetObjectVersion, s3:PutObject, s3:AbortMultipartUpload, s3:DeleteObject, s3:DeleteObjectVersion, ecr:DescribeRepositories, ecr:CreateRepository, ecr:PutLifecyclePolicy, ecr:TagResource, ecr:ListTagsForResource, ecr:PutImageTagMutability, ecr:DescribeImages, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeAccountLimits, iam:GetPolicy, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';

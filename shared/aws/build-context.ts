@@ -26,23 +26,41 @@ export function contextUpload(s3: S3Client, bucket: string, key: string) {
     queueSize: 1,
     leavePartsOnError: false,
   });
-  const done = upload.done();
+  /** what S3 stored: set once PutObject or CompleteMultipartUpload has answered */
+  let stored: { versionId: string | undefined } | undefined;
+  const done = upload.done().then((output) => {
+    stored = { versionId: output.VersionId };
+  });
   done.catch(() => undefined);
-  let finished = false;
+  // the scan ended the body: S3 may hold the object even if its answer never came
+  let ended = false;
+  stream.once('finish', () => {
+    ended = true;
+  });
   return {
     stream,
     async done(): Promise<void> {
       await done;
-      finished = true;
     },
     async discard(): Promise<void> {
-      if (!finished) {
+      if (!stored) {
         stream.destroy();
         await upload.abort().catch(() => undefined);
         await done.catch(() => undefined);
       }
-      // a single-part upload may have landed just as the scan failed
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      // a single-part upload may have landed just as the scan failed: then `stored` says which version
+      if (stored?.versionId !== undefined) {
+        // The source bucket is versioned: a DeleteObject by key only adds a delete marker, and the
+        // context's bytes stay as a noncurrent version until the builds/ lifecycle rule expires them.
+        // Deleting the version the upload returned removes them (IAM: s3:DeleteObjectVersion).
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: stored.versionId }));
+        return;
+      }
+      // an unversioned bucket (no VersionId), or an upload whose answer was lost after the body was
+      // sent: by key, the most that can be done without listing versions. A body the scan never
+      // finished was never stored (lib-storage sends no object for a stream that errors), so nothing
+      // is deleted for it: a delete by key would only leave a delete marker behind
+      if (stored || ended) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
   };
 }

@@ -7,6 +7,11 @@
  * exactly the entries it accepted — regular files, directories, hard links to earlier files and
  * validated relative symlinks, under their normalised names, with no extension header of the
  * upload's — so the build extracts what was validated and nothing else (shared/tarball/context.ts).
+ *
+ * In front of tar-stream, the framing check (shared/tarball/framing.ts) reads every header where
+ * tar-stream will and refuses any that GNU tar, which extracts the context's source in the build,
+ * would frame differently. A deadline bounds the whole scan in time, by a timer as well as on each
+ * chunk, and the inflated size bounds what it reads.
  */
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
@@ -15,6 +20,7 @@ import { createGunzip } from 'node:zlib';
 import tar, { type ExtractEvents, type Header } from 'tar-stream';
 import { TarballRejected } from '../errors.js';
 import { ContextWriter } from './context.js';
+import { describeType, TarFraming } from './framing.js';
 import {
   basename,
   dirname,
@@ -81,11 +87,27 @@ export interface TreeEntry {
 }
 
 export interface ScanOptions {
+  /** the build context's first gzip level (default CONTEXT_GZIP_LEVEL; AdaptiveGzip stores what does not compress) */
+  contextLevel?: number;
   /** where to write the build context (gzip of a canonical tar); none → validate only */
   context?: Writable;
-  /** epoch ms after which the scan gives up with TARBALL_SLOW (a Lambda's remaining time, less a margin) */
+  /**
+   * epoch ms after which the scan gives up with TARBALL_SLOW (a Lambda's remaining time, less a
+   * margin): checked as chunks arrive, and by a timer, so a source or a sink that stalls, or a parser
+   * that waits for bytes that never come, is given up on too
+   */
   deadline?: number;
   now?: () => number;
+  /** arms the deadline's timer: calls `fire` after `ms` and returns what disarms it (default: setTimeout); tests pass their own */
+  setTimer?: (fire: () => void, ms: number) => () => void;
+}
+
+/** setTimeout takes at most 2^31 - 1 ms, and fires at once past it */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function defaultTimer(fire: () => void, ms: number): () => void {
+  const timer = setTimeout(fire, Math.min(ms, MAX_TIMER_MS));
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -114,7 +136,7 @@ const SPECIAL_TYPES = new Set(['character-device', 'block-device', 'fifo']);
 
 export async function scanTarball(source: TarballSource, limits: Partial<ScanLimits> = {}, options: ScanOptions = {}): Promise<TarballScan> {
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
-  const writer = options.context ? new ContextWriter(options.context) : undefined;
+  const writer = options.context ? new ContextWriter(options.context, options.contextLevel) : undefined;
   // Compressed bytes the inflater has consumed; bytes read from the source run ahead of it.
   const scan = new Scan({ ...DEFAULT_LIMITS, ...limits }, () => gunzip.bytesWritten, writer, options);
   const extract = tar.extract();
@@ -129,7 +151,7 @@ export async function scanTarball(source: TarballSource, limits: Partial<ScanLim
     gunzip.destroy(error);
   });
 
-  try {
+  const work = (async () => {
     await pipeline(
       source as AsyncIterable<Uint8Array | string>,
       (chunks: AsyncIterable<Uint8Array | string>) => scan.meterCompressed(chunks),
@@ -139,10 +161,38 @@ export async function scanTarball(source: TarballSource, limits: Partial<ScanLim
     const result = scan.result();
     await writer?.finish();
     return result;
+  })();
+  // once the deadline has fired nothing waits for the pipeline, which may never settle (a source stuck mid-read)
+  work.catch(() => undefined);
+  let disarm = (): void => undefined;
+  const deadline = options.deadline;
+  const timedOut =
+    deadline === undefined
+      ? undefined
+      : new Promise<never>((_, reject) => {
+          disarm = (options.setTimer ?? defaultTimer)(
+            () => {
+              const slow = scan.slow();
+              reject(slow);
+              // tear everything down: the source (a stalled S3 body), the inflater, the parser and its open
+              // entry, the context. Node streams are destroyed without an error: the pipeline may be past
+              // listening for one; the parser's error handler stays for good
+              (source as { destroy?: () => void }).destroy?.();
+              gunzip.destroy();
+              extract.destroy(slow);
+              writer?.destroy();
+            },
+            Math.max(0, deadline - (options.now ?? Date.now)()),
+          );
+        });
+  try {
+    return await (timedOut ? Promise.race([work, timedOut]) : work);
   } catch (error) {
     const explained = scan.explain(error, tarError);
     writer?.destroy();
     throw explained;
+  } finally {
+    disarm();
   }
 }
 
@@ -235,6 +285,8 @@ class Scan {
   }
 
   async feedTar(inflated: AsyncIterable<Buffer>, extract: tar.Extract): Promise<void> {
+    // every chunk is framed strictly before tar-stream reads it (shared/tarball/framing.ts)
+    const framing = new TarFraming((code, message, details) => this.reject(code, message, details));
     const ceiling = this.limits.maxBytes + this.limits.maxEntries * ENTRY_OVERHEAD_BYTES + RATIO_FLOOR_BYTES;
     for await (const chunk of inflated) {
       this.inflatedBytes += chunk.length;
@@ -246,19 +298,26 @@ class Scan {
           inflatedBytes: this.inflatedBytes,
         });
       }
+      framing.push(chunk);
       if (!extract.write(chunk)) await settle(extract, 'drain', () => this.failure);
       if (this.failure) throw this.failure;
     }
     if (this.inflatedBytes === 0) {
       throw this.reject('TARBALL_NOT_TAR', 'the gzip stream inflates to 0 bytes; expected a tar archive inside');
     }
+    framing.end();
     extract.end(undefined);
     await settle(extract, 'finish', () => this.failure);
   }
 
   private checkDeadline(): void {
     if (this.options.deadline === undefined || (this.options.now ?? Date.now)() <= this.options.deadline) return;
-    throw this.reject(
+    throw this.slow();
+  }
+
+  /** The deadline has passed (a chunk arrived after it, or its timer fired). */
+  slow(): TarballRejected {
+    return this.reject(
       'TARBALL_SLOW',
       `the scan ran out of time at ${this.where()} after ${this.inflatedBytes} inflated bytes; expected the archive to be read before Prepare's deadline (upload a smaller tarball)`,
       {
@@ -338,8 +397,11 @@ class Scan {
   /** Validates one entry header: what the build context gets of it, and the path to capture its body under. */
   private admit(header: Header): Admitted {
     const raw = header.name;
-    // tar-stream reports typeflags it does not know (GNU sparse, volume labels) as null.
-    const type: string = (header.type as string | null) ?? 'unknown';
+    // the framing check refuses the typeflags tar-stream does not know (it reports them as null)
+    const reported: string = (header.type as string | null) ?? 'unknown';
+    // a regular file named with a trailing slash is a directory to GNU tar (an old tar's convention;
+    // tar-stream applies it after computing the type, so never); the framing check refused a body on one
+    const type = (reported === 'file' || reported === 'contiguous-file') && raw.endsWith('/') ? 'directory' : reported;
     this.countEntry(raw);
     this.checkPax(raw, header.pax as Record<string, string> | null | undefined);
 
@@ -348,13 +410,19 @@ class Scan {
     const path = normalisePath(raw);
     const size = header.size ?? 0;
     // only a regular file has a body: GNU tar reads the bytes after a directory or link header as
-    // further members, tar-stream skips (or hangs on) them
+    // further members, tar-stream skips (or hangs on) them. The framing check refuses these first;
+    // this stays for whatever reaches the scan without it
     if (size > 0 && type !== 'file' && type !== 'contiguous-file') {
-      throw this.reject('TARBALL_UNEXPECTED_BODY', `entry ${q(raw)} is a ${type} with ${size} bytes of body; expected a body on regular files only`, { entry: raw, type, size });
+      throw this.reject('TARBALL_UNEXPECTED_BODY', `entry ${q(raw)} is ${describeType(type)} with ${size} bytes of body; expected a body on regular files only`, {
+        entry: raw,
+        type,
+        size,
+      });
     }
     if (path === '') {
-      if (type === 'directory') return {};
-      throw this.reject('TARBALL_BAD_NAME', `entry ${q(raw)} names the archive root but is a ${type}; expected a file name`, { entry: raw });
+      // a regular file named "./" is still refused: only a directory header may name the root
+      if (reported === 'directory') return {};
+      throw this.reject('TARBALL_BAD_NAME', `entry ${q(raw)} names the archive root but is ${describeType(type)}; expected a file name`, { entry: raw });
     }
     if (this.seen.has(path)) {
       throw this.reject('TARBALL_DUPLICATE_ENTRY', `entry ${q(raw)} repeats the path ${q(path)}; expected each path once`, { entry: raw, path });
@@ -392,9 +460,12 @@ class Scan {
       }
       default:
         if (SPECIAL_TYPES.has(type)) {
-          throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} is a ${type}; expected regular files, directories and links only`, { entry: raw, type });
+          throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} is ${describeType(type)}; expected regular files, directories and links only`, { entry: raw, type });
         }
-        throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} has an unsupported type; expected regular files, directories and links only`, { entry: raw, type });
+        throw this.reject('TARBALL_SPECIAL_FILE', `entry ${q(raw)} has a type the scan's parser does not know; expected regular files, directories and links only`, {
+          entry: raw,
+          type,
+        });
     }
   }
 

@@ -96,7 +96,6 @@ describe('the queue heals itself', () => {
     const waited = rack.scheduler.jumps.slice(jumps).reduce((a, b) => a + b, 0);
     console.info(`local mode: dead execution → waiter running in ${realMs.toFixed(0)} ms (timers waited for: ${waited} ms)`);
     expect(waited).toBe(0);
-    expect(realMs).toBeLessThan(5_000);
     expect((await rack.finish(waiter)).status).toBe('SUCCEEDED');
     const notes = await rack.notifications();
     expect(notes.map((n) => n.attributes.status)).toEqual(['succeeded']);

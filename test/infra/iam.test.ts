@@ -30,6 +30,7 @@ function header(fn: string): string[] {
 
 /** Actions AWS authorises on top of a call, without a command of their own. */
 const IMPLIED: Record<string, string> = {
+  's3:DeleteObjectVersion': 'DeleteObject with a VersionId (build-context discard)',
   'ecs:TagResource': 'tags on CreateService / RegisterTaskDefinition',
   'ecr:TagResource': 'tags on CreateRepository',
   'logs:TagResource': 'tags on CreateLogGroup',
@@ -87,7 +88,7 @@ function targetOf(fn: string, action: string): Target {
       return { resource: arn.topic };
     case 's3':
       // Prepare reads uploads under apps/ and writes build contexts under builds/
-      if (['PutObject', 'AbortMultipartUpload', 'DeleteObject'].includes(name))
+      if (['PutObject', 'AbortMultipartUpload', 'DeleteObject', 'DeleteObjectVersion'].includes(name))
         return { resource: `${arn.bucket}/builds/shop/exec.tar.gz`, context: { 'aws:SecureTransport': 'true' } };
       return { resource: `${arn.bucket}/apps/shop/shop.tar.gz`, context: { 'aws:SecureTransport': 'true' } };
     case 'ecr':

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +8,21 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractContext, extractedTree } from '../../../local/extract.js';
 import { packagedTemplate } from '../../../local/template.js';
+import tarStream from 'tar-stream';
 import { TarballRejected } from '../../../shared/errors.js';
+import { TarFraming } from '../../../shared/tarball/framing.js';
 import { scanTarball, type TarballScan } from '../../../shared/tarball/scan.js';
+import { base256, BLOCK, entry, gnuLong, pax, type RawHeader } from '../../support/raw-tar.js';
 import { TEST_STAGE } from '../../support/stage.js';
 import { buildTarball, streamOf, type TarEntry } from '../../support/tarballs.js';
+import { manualTimer } from './manual-timer.js';
 
 /**
  * GNU tar is the oracle: for archives Prepare accepts, the build context it writes, extracted with
  * the buildspec's own command, holds exactly the entries the scan reported — names, types, sizes,
- * link targets, and the bytes of the files it read (Dockerfiles, the manifest).
+ * link targets, and the bytes of the files it read (Dockerfiles, the manifest). tar-stream is the
+ * other: the framing check in front of it (shared/tarball/framing.ts) must read exactly the headers
+ * it reads, wherever the check lets an archive through.
  */
 let buildSpec = '';
 let scratch = '';
@@ -126,6 +133,241 @@ describe('the build context, extracted by the buildspec’s own tar', () => {
   });
 });
 
+type Seen = [name: string, type: string, size: number];
+
+/** The framing check on a raw tar: the entries it saw, and where it refused (the header's offset). */
+function framed(tar: Buffer): { entries: Seen[]; refusedAt?: number; error?: TarballRejected; complete: boolean } {
+  const entries: Seen[] = [];
+  const framing = new TarFraming(
+    (code, message, details) => new TarballRejected(code, message, details),
+    (e) => entries.push([e.name, e.type, e.size]),
+  );
+  try {
+    framing.push(tar);
+    framing.end();
+  } catch (error) {
+    if (!(error instanceof TarballRejected)) throw error;
+    return { entries, refusedAt: error.details.offset as number, error, complete: false };
+  }
+  return { entries, complete: framing.complete };
+}
+
+/** tar-stream's reading of the same bytes: every entry it emits, and how it ends. */
+function tarStreamReads(tar: Buffer): Promise<{ entries: Seen[]; error?: string }> {
+  const extract = tarStream.extract();
+  const entries: Seen[] = [];
+  extract.on('entry', (header, stream, next) => {
+    entries.push([header.name, header.type as string, header.size ?? 0]);
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  return new Promise((resolve) => {
+    extract.on('finish', () => resolve({ entries }));
+    extract.on('error', (error: Error) => resolve({ entries, error: error.message }));
+    extract.end(tar);
+  });
+}
+
+/**
+ * Wherever the check lets bytes through, tar-stream reads the same entries from them: the whole tar
+ * when the check accepts it (tar-stream calling it truncated exactly when the check saw it end
+ * mid-way), else everything before the header the check refused, which tar-stream then never reads.
+ */
+async function expectSameFraming(tar: Buffer): Promise<ReturnType<typeof framed>> {
+  const check = framed(tar);
+  const read = await tarStreamReads(check.refusedAt === undefined ? tar : tar.subarray(0, check.refusedAt));
+  expect(read.entries).toEqual(check.entries);
+  if (check.refusedAt === undefined && !check.complete) expect(read.error).toBe('Unexpected end of data');
+  else expect(read.error).toBeUndefined();
+  return check;
+}
+
+/** raw archives in every header form Prepare accepts: ustar prefixes, pax and GNU long names, sizes in any valid encoding */
+const rawEntry = fc.record({
+  kind: fc.constantFrom('file', 'file', 'file', 'dir', 'symlink', 'link', 'fifo', 'contiguous'),
+  path: relativePath,
+  naming: fc.constantFrom('plain', 'prefix', 'pax', 'gnu'),
+  magic: fc.constantFrom('ustar' as const, 'gnu' as const),
+  body: fc.uint8Array({ maxLength: 1300 }).map((b) => Buffer.from(b)),
+  sizeForm: fc.constantFrom('octal', 'spaces', 'twelve', 'base256', 'pax', 'nul-ended'),
+  extra: fc.option(fc.constantFrom<[string, string]>(['mtime', '1700000000.5'], ['SCHILY.xattr.user.a', 'b=c'], ['uid', '4294967294'], ['comment', 'ü']), { nil: undefined }),
+  zeros: fc.nat({ max: 2 }),
+});
+type RawEntry = typeof rawEntry extends fc.Arbitrary<infer T> ? T : never;
+
+const TYPES = { file: 'file', dir: 'dir', symlink: 'symlink', link: 'link', fifo: 'fifo', contiguous: 'contiguous' } as const;
+
+/** One entry's blocks, each starting with a header (so the mutations below can find them). */
+function rawBlocks(e: RawEntry): Buffer[] {
+  const name = e.kind === 'dir' ? `${e.path}/` : e.path;
+  const body = e.kind === 'file' || e.kind === 'contiguous' ? e.body : Buffer.alloc(0);
+  const records: Array<[string, string]> = e.extra ? [e.extra] : [];
+  const h: RawHeader = { name: 'placeholder', type: TYPES[e.kind as keyof typeof TYPES], magic: e.magic };
+  const blocks: Buffer[] = [];
+  const slash = name.lastIndexOf('/', name.length - 2);
+  if (e.naming === 'prefix' && e.magic === 'ustar' && slash > 0 && slash <= 155 && Buffer.byteLength(name.slice(slash + 1)) <= 100) {
+    h.prefix = name.slice(0, slash);
+    h.name = name.slice(slash + 1);
+  } else if (e.naming === 'gnu') blocks.push(gnuLong('name', name));
+  else if (e.naming === 'plain' && Buffer.byteLength(name) <= 100) h.name = name;
+  else records.push(['path', name]);
+  if (e.kind === 'symlink' || e.kind === 'link') h.linkname = 'target';
+  const size = body.length;
+  if (e.sizeForm === 'pax' && size > 0) {
+    records.push(['size', String(size)]);
+    h.size = 0;
+  }
+  if (e.sizeForm === 'spaces') h.sizeField = `${size.toString(8).padStart(10, ' ')} \0`;
+  if (e.sizeForm === 'twelve') h.sizeField = size.toString(8).padStart(12, '0');
+  if (e.sizeForm === 'base256') h.sizeField = base256(size);
+  if (e.sizeForm === 'nul-ended') h.sizeField = `${size.toString(8)}\0`;
+  if (records.length > 0) blocks.push(pax(records));
+  const zeros = Array.from({ length: e.zeros }, () => Buffer.alloc(BLOCK));
+  return [...zeros, ...blocks, entry(h, body)];
+}
+
+const rawArchive = fc
+  .record({ global: fc.boolean(), entries: fc.array(rawEntry, { minLength: 1, maxLength: 8 }), eof: fc.boolean() })
+  .map(({ global, entries, eof }) => [...(global ? [pax({ comment: 'ab12' }, { global: true })] : []), ...entries.flatMap(rawBlocks), ...(eof ? [Buffer.alloc(2 * BLOCK)] : [])]);
+
+/** Text for a numeric field from these characters: digits, blanks, NULs, signs, a letter. */
+function fieldText(chars: string, maxLength: number): fc.Arbitrary<string> {
+  return fc.array(fc.constantFrom(...chars), { maxLength }).map((picked) => picked.join(''));
+}
+
+/** Mutations of one header, aimed where the two parsers used to part: the size field, the typeflag, the checksum. */
+const mutation = fc.oneof(
+  fc.record({ field: fc.constant('size-first-byte' as const), value: fc.integer({ min: 0x81, max: 0xfe }) }),
+  fc.record({ field: fc.constant('typeflag' as const), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ field: fc.constant('size-text' as const), text: fieldText('0123456789 +-x\0', 12) }),
+  fc.record({ field: fc.constant('checksum-text' as const), text: fieldText('0123456789 x\0', 8) }),
+  fc.record({ field: fc.constant('byte' as const), offset: fc.nat({ max: BLOCK - 1 }), value: fc.integer({ min: 0, max: 255 }) }),
+  // the block after a header: a pax record or a long name, or a file's first bytes
+  fc.record({ field: fc.constant('body-byte' as const), offset: fc.nat({ max: BLOCK - 1 }), value: fc.constantFrom(0, 0x0a, 0x20, 0x3d, 0x30, 0x39, 0x2f, 0x61) }),
+);
+const mutations = fc.array(fc.tuple(fc.nat(), mutation, fc.boolean()), { minLength: 1, maxLength: 4 });
+type Mutations = typeof mutations extends fc.Arbitrary<infer T> ? T : never;
+
+/** Applies each mutation to a header (picked by index), re-summing the checksum when asked so the header reaches the checks after it. */
+function mutate(blocks: Buffer[], changes: Mutations): Buffer {
+  const starts: number[] = [];
+  let at = 0;
+  for (const block of blocks) {
+    if (block.some((b) => b !== 0)) starts.push(at);
+    at += block.length;
+  }
+  const tar = Buffer.concat(blocks);
+  for (const [pick, change, resum] of changes) {
+    const start = starts[pick % starts.length]!;
+    const headerBlock = tar.subarray(start, start + BLOCK);
+    if (change.field === 'size-first-byte') headerBlock[124] = change.value;
+    if (change.field === 'typeflag') headerBlock[156] = change.value;
+    if (change.field === 'size-text') headerBlock.fill(0, 124, 136).write(change.text, 124, 'latin1');
+    if (change.field === 'byte') headerBlock[change.offset] = change.value;
+    if (change.field === 'body-byte' && start + BLOCK + change.offset < tar.length) tar[start + BLOCK + change.offset] = change.value;
+    if (resum) {
+      headerBlock.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const byte of headerBlock) sum += byte;
+      headerBlock.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    }
+    if (change.field === 'checksum-text') headerBlock.fill(0, 148, 156).write(change.text, 148, 'latin1');
+  }
+  return tar;
+}
+
+describe('the framing check reads the headers tar-stream reads', () => {
+  it('for the trees tar-stream packs', async () => {
+    await fc.assert(
+      fc.asyncProperty(acceptableTree, async (entries) => {
+        const check = await expectSameFraming(await buildTarball(entries, { gzip: false }));
+        expect(check.error).toBeUndefined();
+        expect(check.complete).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('for raw archives in every header form it accepts', async () => {
+    await fc.assert(
+      fc.asyncProperty(rawArchive, async (blocks) => {
+        const check = await expectSameFraming(Buffer.concat(blocks));
+        expect(check.error).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for the part of a mutated archive it lets through (and refuses the rest with a TarballRejected)', async () => {
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(rawArchive, mutations, fc.option(fc.nat(), { nil: undefined }), async (blocks, changes, cut) => {
+        const tar = mutate(blocks, changes);
+        const check = await expectSameFraming(cut === undefined ? tar : tar.subarray(0, cut % (tar.length + 1)));
+        if (check.error) {
+          refused += 1;
+          expect(check.error.code).toMatch(/^TARBALL_(NOT_TAR|BAD_NAME|PAX_UNSUPPORTED|SPECIAL_FILE|SPARSE|UNEXPECTED_BODY)$/);
+        }
+      }),
+      { numRuns: 600 },
+    );
+    // the mutations reach the checks: most archives are refused, some by each
+    expect(refused).toBeGreaterThan(100);
+  });
+});
+
+/**
+ * GNU tar's reading, with --ignore-zeros (the framing check reads past zero blocks as tar-stream
+ * does): the entries `tar -tv` lists, and whether it complained.
+ */
+function gnuTarReads(tar: Buffer): { entries: Seen[]; stderr: string } | undefined {
+  const run = spawnSync('tar', ['-tvi', '--quoting-style=literal', '--numeric-owner', '--full-time', '-f', '-'], {
+    input: tar,
+    env: { ...process.env, LC_ALL: 'C.UTF-8', TZ: 'UTC' },
+  });
+  const entries: Seen[] = [];
+  for (const line of run.stdout.toString('utf8').split('\n')) {
+    if (line === '') continue;
+    // the time column is padded to the widest one so far (fractional pax mtimes): names lose leading blanks
+    const match = /^(\S)\S{9} \S+\s+(\d+|\d+,\d+) \S+ \S+ +(.*)$/.exec(line);
+    if (!match) return undefined;
+    const [, kind, size, rest] = match as unknown as [string, string, string, string];
+    const name = kind === 'l' ? rest.split(' -> ')[0]! : kind === 'h' ? rest.split(' link to ')[0]! : rest;
+    entries.push([name, GNU_TYPES[kind] ?? kind, size.includes(',') ? 0 : Number(size)]);
+  }
+  return { entries, stderr: run.stderr.toString('utf8') };
+}
+const GNU_TYPES: Record<string, string> = { '-': 'file', C: 'file', d: 'directory', l: 'symlink', h: 'link', p: 'fifo', c: 'character-device', b: 'block-device' };
+
+describe('GNU tar frames what the framing check lets through alike', () => {
+  // where the check lets bytes through, the build's tar finds the headers the scan's parser finds:
+  // this is how a long name read past its size (TARBALL_BAD_NAME) was found
+  it('lists the entries the check saw, for raw and mutated archives', async () => {
+    await fc.assert(
+      fc.asyncProperty(rawArchive, fc.option(mutations, { nil: undefined }), async (blocks, changes) => {
+        const tar = changes ? mutate(blocks, changes) : Buffer.concat(blocks);
+        const check = framed(tar);
+        // a tar cut short is tar-stream's to call truncated, and GNU tar's
+        if (check.refusedAt === undefined && !check.complete) return;
+        const through = check.refusedAt === undefined ? tar : tar.subarray(0, check.refusedAt);
+        const gnu = gnuTarReads(Buffer.concat([through, Buffer.alloc(2 * BLOCK)]));
+        if (!gnu) return;
+        // GNU tar reads names as C strings (a NUL in a pax path is the scan's to refuse, as a control character)
+        const seen = check.entries.map(
+          ([name, type, size]): Seen => [
+            name.split('\0')[0]!.trimStart(),
+            // tar -tv: 'C' for a contiguous file, 'd' for a regular one named with a trailing slash
+            type === 'contiguous-file' ? 'file' : type === 'file' && name.endsWith('/') ? 'directory' : type,
+            size,
+          ],
+        );
+        expect(gnu.entries, gnu.stderr).toEqual(seen);
+      }),
+      { numRuns: 400 },
+    );
+  }, 120_000);
+});
+
 describe('the scan settles on any bytes', () => {
   // a valid archive to start from, then header bytes mutated anywhere
   let base: Buffer;
@@ -167,6 +409,48 @@ describe('the scan settles on any bytes', () => {
       ),
       { numRuns: 400 },
     );
+  }, 120_000);
+
+  it('settles every run with a result or a TarballRejected by its deadline, the deadline firing at any point (an injected timer)', async () => {
+    let fired = 0;
+    await fc.assert(
+      fc.asyncProperty(rawArchive, mutations, fc.option(fc.nat({ max: 12 }), { nil: undefined }), async (blocks, changes, fireAfter) => {
+        const bytes = gzipSync(mutate(blocks, changes));
+        const timer = manualTimer();
+        // the deadline passes while the upload is read, after `fireAfter` chunks of 256 bytes
+        async function* source(): AsyncGenerator<Buffer> {
+          for (let at = 0, n = 0; at < bytes.length; at += 256, n++) {
+            if (n === fireAfter) timer.fire();
+            yield bytes.subarray(at, at + 256);
+          }
+        }
+        const sink = new PassThrough();
+        sink.resume();
+        let settled = false;
+        const scan = scanTarball(source(), {}, { context: sink, deadline: 60_000, now: () => 0, setTimer: timer.set }).then(
+          (result) => ({ result }),
+          (error: unknown) => ({ error }),
+        );
+        void scan.finally(() => (settled = true));
+        // or, failing that, once the scan is idle: a scan that waits for bytes that never come is
+        // still given up on (this counts turns of the event loop, not time)
+        for (let turn = 0; turn < 5_000 && !settled; turn++) await new Promise((resolve) => setImmediate(resolve));
+        if (!settled && timer.fire()) fired += 1;
+        const outcome = await scan;
+        if ('error' in outcome) {
+          expect(outcome.error).toBeInstanceOf(TarballRejected);
+          expect((outcome.error as TarballRejected).code).toMatch(/^TARBALL_[A-Z_]+$/);
+          // the clock never passes the deadline: only the timer can make the scan slow
+          if ((outcome.error as TarballRejected).code === 'TARBALL_SLOW') expect(fireAfter !== undefined || fired > 0).toBe(true);
+        } else {
+          expect(outcome.result.entries).toBeGreaterThan(0);
+        }
+        // settled, the scan disarms its timer
+        expect(timer.armed).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+    expect(fired).toBeLessThanOrEqual(3);
   }, 120_000);
 
   it('refuses a directory or link header that carries a body (the archive that used to hang the scan)', async () => {

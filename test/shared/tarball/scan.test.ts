@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TarballRejected } from '../../../shared/errors.js';
-import { DEFAULT_LIMITS, scanTarball, type ScanLimits } from '../../../shared/tarball/scan.js';
+import { DEFAULT_LIMITS, type ScanLimits, type ScanOptions, scanTarball } from '../../../shared/tarball/scan.js';
 import { buildTarball, chunked, streamOf, type TarEntry } from '../../support/tarballs.js';
+import { type ManualTimer, manualTimer } from './manual-timer.js';
 
 async function rejection(tarball: Buffer | AsyncIterable<Buffer>, limits?: Partial<ScanLimits>): Promise<TarballRejected> {
   const source = Buffer.isBuffer(tarball) ? streamOf(tarball) : tarball;
@@ -100,7 +101,7 @@ describe('scanTarball', () => {
       { name: 'a newline', tarball: () => tgz([file('app/evil\nname')]), names: '"app/evil\\nname"' },
       { name: 'a NUL carried by a pax path', tarball: () => tgz([file(`é/${'a'.repeat(120)}\u0000.sh`)]), names: 'U+0000' },
       { name: 'a segment over 255 characters', tarball: () => tgz([file(`app/${'n'.repeat(300)}`)]), names: `"app/${'n'.repeat(300)}"` },
-      { name: 'a root entry that is a file', tarball: () => tgz([file('./')]), names: 'entry "./" names the archive root' },
+      { name: 'a root entry that is a file', tarball: () => tgz([file('./', '')]), names: 'entry "./" names the archive root' },
       { name: 'a symlink with an empty target', tarball: () => tgz([{ name: 'l', type: 'symlink', linkname: '' }]), names: 'symlink "l"' },
     ]);
 
@@ -130,8 +131,8 @@ describe('scanTarball', () => {
     ]);
 
     rejects('TARBALL_SPECIAL_FILE', [
-      { name: 'a character device', tarball: () => tgz([{ name: 'dev/null', type: 'character-device' }]), names: 'entry "dev/null" is a character-device' },
-      { name: 'a block device', tarball: () => tgz([{ name: 'dev/sda', type: 'block-device' }]), names: 'entry "dev/sda" is a block-device' },
+      { name: 'a character device', tarball: () => tgz([{ name: 'dev/null', type: 'character-device' }]), names: 'entry "dev/null" is a character device' },
+      { name: 'a block device', tarball: () => tgz([{ name: 'dev/sda', type: 'block-device' }]), names: 'entry "dev/sda" is a block device' },
       { name: 'a fifo', tarball: () => tgz([{ name: 'pipe', type: 'fifo' }]), names: 'entry "pipe" is a fifo' },
     ]);
 
@@ -395,5 +396,100 @@ describe('scanTarball: vendored files', () => {
     const scan = await scanTarball(streamOf(tarball));
     expect(Object.keys(scan.files)).toEqual(['Dockerfile']);
     expect(scan.paths).toContain('node_modules/highlight.js/lib/languages/dockerfile.js');
+  });
+});
+
+describe('scanTarball: the deadline', () => {
+  // the deadline's timer is the test's (ScanOptions.setTimer): firing it is the deadline passing
+  const NOW = 1_700_000_000_000;
+  const options = (timer: ManualTimer, extra: ScanOptions = {}): ScanOptions => ({ deadline: NOW + 60_000, now: () => NOW, setTimer: timer.set, ...extra });
+
+  /** Yields the first `bytes` of a tarball, then waits for bytes that never come (a stalled S3 body). */
+  function stalled(tarball: Buffer, bytes: number): Readable & { reads: number } {
+    let sent = false;
+    const source = new Readable({
+      read() {
+        source.reads += 1;
+        if (!sent) this.push(tarball.subarray(0, bytes));
+        sent = true;
+      },
+    }) as Readable & { reads: number };
+    source.reads = 0;
+    return source;
+  }
+
+  it('arms a timer for the time left, independent of chunks arriving', async () => {
+    const timer = manualTimer();
+    await scanTarball(streamOf(await tgz([file('Dockerfile', 'FROM a')])), {}, options(timer));
+    expect(timer.ms).toBe(60_000);
+    expect(timer.disarmed).toBe(true);
+  });
+
+  it('gives up with TARBALL_SLOW when the source stalls, and destroys it', async () => {
+    const tarball = await tgz([file('Dockerfile', 'FROM a'), { name: 'app.bin', body: randomBytes(256 * 1024) }]);
+    const source = stalled(tarball, 64 * 1024);
+    const timer = manualTimer();
+    const scan = scanTarball(source, {}, options(timer)).catch((e: unknown) => e);
+    // the scan has read what there is and waits: nothing but the timer ends it
+    while (source.reads < 2) await new Promise((resolve) => setImmediate(resolve));
+    expect(timer.fire()).toBe(true);
+    const error = (await scan) as TarballRejected;
+    expect(error).toBeInstanceOf(TarballRejected);
+    expect(error.code).toBe('TARBALL_SLOW');
+    // where it was depends on how far the inflater got with the first chunk
+    expect(error.message).toMatch(
+      /^TARBALL_SLOW: the scan ran out of time at (entry "app\.bin"|the archive before its first entry) after \d+ inflated bytes; expected the archive to be read before Prepare's deadline/,
+    );
+    expect(source.destroyed).toBe(true);
+  });
+
+  it('gives up with TARBALL_SLOW when the build context stops draining', async () => {
+    const tarball = await tgz([file('Dockerfile', 'FROM a'), { name: 'app.bin', body: randomBytes(512 * 1024) }]);
+    let written = 0;
+    // an S3 upload that never acknowledges a part
+    const context = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, _callback) {
+        written += chunk.length;
+      },
+    });
+    const timer = manualTimer();
+    const scan = scanTarball(streamOf(tarball), {}, options(timer, { context })).catch((e: unknown) => e);
+    while (written === 0) await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 100; turn++) await new Promise((resolve) => setImmediate(resolve));
+    timer.fire();
+    expect(((await scan) as TarballRejected).code).toBe('TARBALL_SLOW');
+    expect(context.destroyed).toBe(true);
+  });
+
+  it('fires at once when the deadline has already passed', async () => {
+    const timer = manualTimer();
+    const source = stalled(await tgz([file('Dockerfile', 'FROM a')]), 10);
+    const scan = scanTarball(source, {}, options(timer, { deadline: NOW - 1 })).catch((e: unknown) => e);
+    expect(timer.ms).toBe(0);
+    timer.fire();
+    expect(((await scan) as TarballRejected).code).toBe('TARBALL_SLOW');
+  });
+
+  it('keeps the first rejection when the deadline fires after it', async () => {
+    const timer = manualTimer();
+    const error = await scanTarball(streamOf(await tgz([file('../escape')])), {}, options(timer)).catch((e: unknown) => e);
+    expect((error as TarballRejected).code).toBe('TARBALL_PARENT_PATH');
+    expect(timer.disarmed).toBe(true);
+    expect(timer.fire()).toBe(false);
+  });
+
+  it('still checks the clock as chunks arrive', async () => {
+    const timer = manualTimer();
+    let now = NOW;
+    const tarball = await tgz([{ name: 'app.bin', body: randomBytes(512 * 1024) }]);
+    async function* slow(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < tarball.length; at += 16 * 1024) {
+        now += 10_000;
+        yield tarball.subarray(at, at + 16 * 1024);
+      }
+    }
+    const error = await scanTarball(slow(), {}, { deadline: NOW + 60_000, now: () => now, setTimer: timer.set }).catch((e: unknown) => e);
+    expect((error as TarballRejected).code).toBe('TARBALL_SLOW');
   });
 });
