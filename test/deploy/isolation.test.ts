@@ -10,7 +10,7 @@ import { loadEvent } from '../support/fixtures.js';
 import { GatedStore } from '../support/gated-store.js';
 import { localRack } from '../support/local-rack.js';
 import { TEST_RACK, ecsService } from '../support/stage.js';
-import { buildTarball } from '../support/tarballs.js';
+import { manifestTarball } from '../support/tarballs.js';
 
 /**
  * Apps on one rack cannot touch each other, through the path a user's upload takes. The pair that
@@ -36,15 +36,7 @@ beforeEach(async () => {
   rack.calls.clear();
 });
 
-const manifest = (services: Record<string, string>) =>
-  buildTarball([
-    {
-      name: 'rackless.yml',
-      body: `services:\n${Object.entries(services)
-        .map(([name, body]) => `  ${name}:\n${body.replace(/^/gm, '    ')}\n`)
-        .join('')}`,
-    },
-  ]);
+const manifest = manifestTarball;
 const httpd = (extra = '') => `image: httpd:2.4\nport: 80\n${extra}`;
 
 async function describe_(app: string, service: string) {

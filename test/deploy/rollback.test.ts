@@ -6,7 +6,7 @@ import type { LocalRack } from '../../local/rack.js';
 import { targetGroupName } from '../../shared/aws/elb.js';
 import { localRack } from '../support/local-rack.js';
 import { ecsService, TEST_RACK } from '../support/stage.js';
-import { buildTarball } from '../support/tarballs.js';
+import { manifestTarball } from '../support/tarballs.js';
 
 /**
  * Rollback is the recorded inverse of Promote, end to end on the local rack: what a failed release
@@ -25,15 +25,7 @@ beforeEach(async () => {
 });
 afterEach(() => rack.faults.disarm());
 
-const manifest = (services: Record<string, string>) =>
-  buildTarball([
-    {
-      name: 'rackless.yml',
-      body: `services:\n${Object.entries(services)
-        .map(([name, body]) => `  ${name}:\n${body.replace(/^/gm, '    ')}\n`)
-        .join('')}`,
-    },
-  ]);
+const manifest = manifestTarball;
 
 async function services(app: string, names: string[]) {
   const res = await rack.aws.ecs.send(new DescribeServicesCommand({ cluster: rack.resources.cluster, services: names.map((n) => ecsService(app, n)) }));

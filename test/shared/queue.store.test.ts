@@ -1,37 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStore, documentClient } from '../../shared/aws/dynamo-store.js';
-import { MemoryStore } from '../../shared/aws/memory-store.js';
-import type { LockItem, QueueItem, Store } from '../../shared/aws/store.js';
-import { localRack } from '../support/local-rack.js';
+import { describe, expect, it } from 'vitest';
+import type { LockItem, QueueItem } from '../../shared/aws/store.js';
+import { storeSubjects, unique } from '../support/store-subjects.js';
 
 /**
  * The Store methods of the self-healing queue, on both stores (the rack's DynamoDB table on moto,
  * made from the packaged template with its `sweep` index, and the in-memory twin): the same answers.
  */
-class TestClock {
-  ms = Date.parse('2026-03-02T14:00:00Z');
-  now = () => this.ms;
-}
-
-const subjects: Record<string, () => { store: Store; clock: TestClock }> = {};
-let dynamo: { doc: ReturnType<typeof documentClient>; table: string };
-
-beforeAll(async () => {
-  const rack = await localRack();
-  dynamo = { doc: documentClient(rack.aws.dynamodb), table: rack.resources.table };
-});
-subjects.memory = () => {
-  const clock = new TestClock();
-  return { store: new MemoryStore(clock.now), clock };
-};
-subjects.dynamodb = () => {
-  const clock = new TestClock();
-  return { store: new DynamoStore(dynamo.doc, dynamo.table, clock.now), clock };
-};
-
-let sequence = 0;
-/** Names no other test in the run uses: the DynamoDB subject shares one table. */
-const unique = (prefix: string) => `${prefix}${++sequence}x${Math.random().toString(36).slice(2, 8)}`;
+const subjects = storeSubjects();
 
 describe.each(Object.keys(subjects))('queue store: %s', (kind) => {
   const make = () => subjects[kind]!();

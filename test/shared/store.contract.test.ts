@@ -1,39 +1,13 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStore, documentClient } from '../../shared/aws/dynamo-store.js';
-import { MemoryStore } from '../../shared/aws/memory-store.js';
-import type { ReleaseRecord, Store } from '../../shared/aws/store.js';
+import { describe, expect, it } from 'vitest';
+import type { ReleaseRecord } from '../../shared/aws/store.js';
 import type { Observation, StopSummary, WatchedDeployment } from '../../shared/rollout/verdict.js';
-import { localRack } from '../support/local-rack.js';
+import { storeSubjects, unique } from '../support/store-subjects.js';
 
 /**
  * One contract, two stores: the DynamoDB table of a rack on moto, and the in-memory twin that tests
  * use to force interleavings. Every answer must be the same, to the field.
  */
-class TestClock {
-  ms = Date.parse('2026-03-02T14:00:00Z');
-  now = () => this.ms;
-}
-
-type Subject = { store: Store; clock: TestClock };
-const subjects: Record<string, () => Subject> = {};
-let dynamo: { doc: ReturnType<typeof documentClient>; table: string };
-
-beforeAll(async () => {
-  const rack = await localRack();
-  dynamo = { doc: documentClient(rack.aws.dynamodb), table: rack.resources.table };
-});
-subjects.memory = () => {
-  const clock = new TestClock();
-  return { store: new MemoryStore(clock.now), clock };
-};
-subjects.dynamodb = () => {
-  const clock = new TestClock();
-  return { store: new DynamoStore(dynamo.doc, dynamo.table, clock.now), clock };
-};
-
-let sequence = 0;
-/** Names no other test in the run uses: the DynamoDB subject shares one table. */
-const unique = (prefix: string) => `${prefix}${++sequence}x${Math.random().toString(36).slice(2, 8)}`;
+const subjects = storeSubjects();
 
 const release = (app: string, id: string, number: number): ReleaseRecord => ({
   app,

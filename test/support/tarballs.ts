@@ -137,3 +137,11 @@ async function collect(stream: NodeJS.ReadableStream | tar.Pack): Promise<Buffer
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
+
+/** A tarball holding only a rackless.yml of these services, each body indented under its name. */
+export function manifestTarball(services: Record<string, string>): Promise<Buffer> {
+  const body = `services:\n${Object.entries(services)
+    .map(([name, settings]) => `  ${name}:\n${settings.replace(/^/gm, '    ')}\n`)
+    .join('')}`;
+  return buildTarball([{ name: 'rackless.yml', body }]);
+}
