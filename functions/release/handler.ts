@@ -6,24 +6,15 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import type { Context } from 'aws-lambda';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, storeOf } from '../../shared/aws/deps.js';
-import type { Store } from '../../shared/aws/store.js';
 import { configOf, type Env } from '../../shared/config.js';
-import { release } from '../../shared/deploy/release.js';
-import { type ImageResolver, imageResolver } from '../../shared/images/resolve.js';
+import { type ReleaseDeps, release } from '../../shared/deploy/release.js';
+import { imageResolver } from '../../shared/images/resolve.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
 import { lambda, production } from '../../shared/handler.js';
-import { accountOf, partitionOf, type Rack, rackOf } from '../../shared/rack.js';
+import { accountOf, partitionOf, rackOf } from '../../shared/rack.js';
 
-export interface Deps {
-  ecs: ECSClient;
-  logs: CloudWatchLogsClient;
-  iam: IAMClient;
-  images: ImageResolver;
-  store: Store;
-  rack: Rack;
-  boundaryArn: string;
-  now: Clock;
-}
+/** Release's dependencies but the account and partition, which come from the invocation's ARN. */
+export type Deps = Omit<ReleaseDeps, 'accountId' | 'partition'>;
 
 export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
   const config = configOf(env);

@@ -156,6 +156,23 @@ export function pickPriority(host: string, taken: Set<number>, attempt = 0): num
   throw new Error(`no free listener rule priority between ${low} and ${high}`);
 }
 
+/** One host-header rule forwarding to the target group, tagged with its owner and its host; its ARN. */
+export async function createHostRule(
+  elb: ElasticLoadBalancingV2Client,
+  rule: { listenerArn: string; priority: number; host: string; targetGroupArn: string; tags: Record<string, string> },
+): Promise<string> {
+  const created = await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: rule.listenerArn,
+      Priority: rule.priority,
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [rule.host] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: rule.targetGroupArn }],
+      Tags: Object.entries({ ...rule.tags, domain: hostTagValue(rule.host) }).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+  return created.Rules?.[0]?.RuleArn ?? '';
+}
+
 /**
  * One host-header rule per domain forwarding to the service's target group; rules of this target group
  * for domains no longer in the manifest are removed. A priority taken by a concurrent promote is retried.
@@ -174,16 +191,7 @@ export async function ensureHostRules(
       for (const domain of missing) {
         const priority = pickPriority(domain, taken, attempt);
         taken.add(priority);
-        const created = await elb.send(
-          new CreateRuleCommand({
-            ListenerArn: args.listenerArn,
-            Priority: priority,
-            Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [domain] } }],
-            Actions: [{ Type: 'forward', TargetGroupArn: args.targetGroupArn }],
-            Tags: Object.entries({ ...args.tags, domain: hostTagValue(domain) }).map(([Key, Value]) => ({ Key, Value })),
-          }),
-        );
-        ruleArns.push(created.Rules?.[0]?.RuleArn ?? '');
+        ruleArns.push(await createHostRule(elb, { listenerArn: args.listenerArn, priority, host: domain, targetGroupArn: args.targetGroupArn, tags: args.tags }));
       }
       for (const rule of ours) {
         if (ruleHosts(rule).some((h) => !args.domains.includes(h))) await elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));

@@ -1,7 +1,6 @@
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, type ECSClient, type RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
 import {
-  CreateRuleCommand,
   DeleteRuleCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
@@ -10,8 +9,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AlarmBefore, HostRuleBefore, HostRuleNow, TargetGroupBefore } from '../deploy/undo.js';
-import { hostTagValue } from '../domains.js';
-import { listRules, pickPriority, ruleHosts, ruleTargetGroups } from './elb.js';
+import { createHostRule, listRules, pickPriority, ruleHosts, ruleTargetGroups } from './elb.js';
 
 /**
  * Reads of what Promote is about to change, and the writes that put it back (shared/deploy/undo.ts
@@ -86,15 +84,7 @@ export async function restoreHostRules(
   for (const rule of change.recreate) {
     const taken = new Set((await listRules(elb, rule.listenerArn)).map((r) => Number(r.Priority)).filter(Number.isFinite));
     const priority = taken.has(rule.priority) ? pickPriority(rule.host, taken) : rule.priority;
-    await elb.send(
-      new CreateRuleCommand({
-        ListenerArn: rule.listenerArn,
-        Priority: priority,
-        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [rule.host] } }],
-        Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
-        Tags: Object.entries({ ...tags, domain: hostTagValue(rule.host) }).map(([Key, Value]) => ({ Key, Value })),
-      }),
-    );
+    await createHostRule(elb, { listenerArn: rule.listenerArn, priority, host: rule.host, targetGroupArn, tags });
   }
 }
 
