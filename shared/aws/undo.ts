@@ -126,9 +126,11 @@ export async function restoreAlarms(cloudwatch: CloudWatchClient, names: string[
 
 /**
  * A task definition that can run again: an INACTIVE (deregistered) revision cannot back a service
- * ("you can't update an existing service to reference an INACTIVE task definition revision" —
- * Amazon ECS API Reference, DeregisterTaskDefinition), so it is registered again from what
- * DescribeTaskDefinition still returns for it. The ARN to use, and whether it is a new revision.
+ * ("you can't update an existing service to reference an INACTIVE task definition"), so it is
+ * registered again from what DescribeTaskDefinition still returns for it ("INACTIVE task
+ * definitions remain discoverable in your account indefinitely" — both Amazon ECS API Reference,
+ * DeregisterTaskDefinition; a deleted one cannot be described, and Rollback reports that service as
+ * failed). The ARN to use, and whether it is a new revision.
  */
 export async function activeTaskDefinition(ecs: ECSClient, arn: string): Promise<{ arn: string; reregistered: boolean }> {
   const described = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }));
