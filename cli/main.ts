@@ -1,13 +1,5 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { apps, appInfo } from './commands/apps.js';
-import { deploy } from './commands/deploy.js';
-import { envList, envSet, envUnset } from './commands/env.js';
-import { localDemo, localUp } from './commands/local.js';
-import { logs } from './commands/logs.js';
-import { ps } from './commands/ps.js';
-import { promote, releases, rollback } from './commands/releases.js';
-import { runTask } from './commands/run.js';
-import { scale } from './commands/scale.js';
 import type { GlobalOptions } from './context.js';
 import { CliError, explainAwsError } from './errors.js';
 import { colors, processIo, type Io } from './io.js';
@@ -15,6 +7,9 @@ import { colors, processIo, type Io } from './io.js';
 /**
  * `rackless`: every command is a function (argv, io) → exit code, so tests drive the same code the
  * bin runs. Errors print as one line and a hint; the stack only with --debug.
+ *
+ * Each command's module (and the AWS SDK clients it brings) is imported when the command runs, not
+ * before: `rackless --help` loads commander and this file only.
  */
 function int(name: string) {
   return (value: string) => {
@@ -24,9 +19,35 @@ function int(name: string) {
   };
 }
 
+/**
+ * `rackless local` runs the rack from this repository's TypeScript sources (the handlers, moto, the
+ * Step Functions interpreter): it needs a checkout with its dev install. The compiled CLI leaves
+ * this import to the sources (scripts/build-cli.mjs), and the bin registers tsx for it.
+ */
+async function loadLocal() {
+  try {
+    return await import('./commands/local.js');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    throw new CliError(
+      "`rackless local` runs the rack from the repository's sources, which this install does not have",
+      'run it from a checkout after `npm ci`: npm run rackless -- local up',
+    );
+  }
+}
+
+/** The package's version: written into the compiled CLI, read from package.json when run from the sources. */
+declare const RACKLESS_VERSION: string | undefined;
+function version(): string {
+  if (typeof RACKLESS_VERSION === 'string') return RACKLESS_VERSION;
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function program(io: Io, setExit: (code: number) => void): Command {
   const root = new Command('rackless')
     .description('Deploy apps to a Rackless rack: tarball → build → release → promote onto ECS')
+    .version(version(), '-V, --version', 'print the version')
     .option('--rack <name>', 'rack: its stage or CloudFormation stack name (or RACKLESS_RACK)')
     .option('--profile <name>', 'AWS profile from ~/.aws/config')
     .option('--region <region>', 'AWS region')
@@ -51,55 +72,55 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--no-wait', 'return once the tarball is uploaded')
     .option('--dry-run', 'show the task definition and service changes; change nothing')
     .option('--timeout <seconds>', 'stop following after this long', int('--timeout'))
-    .action(action((dir: string, _o: unknown, cmd: Command) => deploy(dir, globals(cmd), io)));
+    .action(action(async (dir: string, _o: unknown, cmd: Command) => (await import('./commands/deploy.js')).deploy(dir, globals(cmd), io)));
 
   const appsCmd = root
     .command('apps')
     .description('list apps')
-    .action(action((_o: unknown, cmd: Command) => apps(globals(cmd), io)));
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/apps.js')).apps(globals(cmd), io)));
   appsCmd
     .command('info')
     .description('status, current release, services with counts, endpoints')
     .argument('<name>', 'app')
-    .action(action((name: string, _o: unknown, cmd: Command) => appInfo(name, globals(cmd), io)));
+    .action(action(async (name: string, _o: unknown, cmd: Command) => (await import('./commands/apps.js')).appInfo(name, globals(cmd), io)));
 
   const releasesCmd = root
     .command('releases')
     .description('list releases of an app')
     // promote/rollback read --app from here: commander hands a parent's option to the parent
     .option('-a, --app <name>', 'app name (also for promote and rollback)')
-    .action(action((_o: unknown, cmd: Command) => releases(globals(cmd), io)));
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/releases.js')).releases(globals(cmd), io)));
   releasesCmd
     .command('promote')
     .description('roll the app onto an existing release')
     .argument('<id>', 'release id')
     .option('--no-wait', 'return once the request is sent')
-    .action(action((id: string, _o: unknown, cmd: Command) => promote(id, globals(cmd), io)));
+    .action(action(async (id: string, _o: unknown, cmd: Command) => (await import('./commands/releases.js')).promote(id, globals(cmd), io)));
   releasesCmd
     .command('rollback')
     .description('promote the previous release (or the one given)')
     .argument('[id]', 'release id (default: the release before the current one)')
     .option('--no-wait', 'return once the request is sent')
-    .action(action((id: string | undefined, _o: unknown, cmd: Command) => rollback(id, globals(cmd), io)));
+    .action(action(async (id: string | undefined, _o: unknown, cmd: Command) => (await import('./commands/releases.js')).rollback(id, globals(cmd), io)));
 
   const envCmd = root
     .command('env')
     .description("show an app's environment (secrets masked)")
     .option('-a, --app <name>', 'app name (also for set and unset)')
-    .action(action((_o: unknown, cmd: Command) => envList(globals(cmd), io)));
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/env.js')).envList(globals(cmd), io)));
   envCmd
     .command('set')
     .description('set variables and release the app with them')
     .argument('<pairs...>', 'KEY=VALUE')
     .option('--secret', 'store the values in SSM (SecureString); tasks read them via valueFrom')
     .option('--no-wait', 'return once the release is started')
-    .action(action((pairs: string[], _o: unknown, cmd: Command) => envSet(pairs, globals(cmd), io)));
+    .action(action(async (pairs: string[], _o: unknown, cmd: Command) => (await import('./commands/env.js')).envSet(pairs, globals(cmd), io)));
   envCmd
     .command('unset')
     .description('remove variables and release the app without them')
     .argument('<keys...>', 'KEY')
     .option('--no-wait', 'return once the release is started')
-    .action(action((keys: string[], _o: unknown, cmd: Command) => envUnset(keys, globals(cmd), io)));
+    .action(action(async (keys: string[], _o: unknown, cmd: Command) => (await import('./commands/env.js')).envUnset(keys, globals(cmd), io)));
 
   root
     .command('scale')
@@ -109,13 +130,13 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--count <n>', 'desired tasks', int('--count'))
     .option('--cpu <units>', 'cpu units', int('--cpu'))
     .option('--memory <mib>', 'memory MiB', int('--memory'))
-    .action(action((service: string, _o: unknown, cmd: Command) => scale(service, globals(cmd), io)));
+    .action(action(async (service: string, _o: unknown, cmd: Command) => (await import('./commands/scale.js')).scale(service, globals(cmd), io)));
 
   root
     .command('ps')
     .description("an app's running tasks")
     .requiredOption('-a, --app <name>', 'app name')
-    .action(action((_o: unknown, cmd: Command) => ps(globals(cmd), io)));
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/ps.js')).ps(globals(cmd), io)));
 
   root
     .command('logs')
@@ -125,7 +146,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('-f, --follow', 'keep printing new lines')
     .option('--since <duration>', 'how far back: 30s, 10m, 2h, 1d', '1h')
     .option('--timeout <seconds>', 'stop following after this long', int('--timeout'))
-    .action(action((service: string | undefined, _o: unknown, cmd: Command) => logs(service, globals(cmd), io)));
+    .action(action(async (service: string | undefined, _o: unknown, cmd: Command) => (await import('./commands/logs.js')).logs(service, globals(cmd), io)));
 
   root
     .command('run')
@@ -134,18 +155,18 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .argument('<command...>', 'command (after --)')
     .requiredOption('-a, --app <name>', 'app name')
     .option('--timeout <seconds>', 'stop waiting after this long', int('--timeout'))
-    .action(action((service: string, command: string[], _o: unknown, cmd: Command) => runTask(service, command, globals(cmd), io)));
+    .action(action(async (service: string, command: string[], _o: unknown, cmd: Command) => (await import('./commands/run.js')).runTask(service, command, globals(cmd), io)));
 
   const local = root.command('local').description('a rack on this machine: moto + the real handlers');
   local
     .command('up')
     .description('start a local rack and keep it running until Ctrl-C')
     .addOption(new Option('--port <port>', 'port of the local endpoint').argParser(int('--port')))
-    .action(action((_o: unknown, cmd: Command) => localUp(globals(cmd), io)));
+    .action(action(async (_o: unknown, cmd: Command) => (await loadLocal()).localUp(globals(cmd), io)));
   local
     .command('demo')
     .description('deploy examples/httpd twice and a broken release against a local rack, then list releases')
-    .action(action(() => localDemo(io, { run })));
+    .action(action(async () => (await loadLocal()).localDemo(io, { run })));
   return root;
 }
 
