@@ -20,11 +20,17 @@ import { builtApp, type SimulatedApp } from './task-fate.js';
  * moto's ECR. Before that it does what the buildspec does with the build context: downloads it and
  * extracts it with the BuildSpec's own GNU tar command, and fails the build as `docker build` would
  * when a service's Dockerfile or context directory is not there. A test can make the next build of an
- * app end otherwise. What each image it pushes would serve over HTTP (local/task-fate.ts, from the
+ * app end otherwise, or have its StartBuild refused first (a transient error the Build state retries). What each image it pushes would serve over HTTP (local/task-fate.ts, from the
  * Dockerfile and the context's files) is kept for the ECS simulator's health checks.
  */
 export interface BuildScenario {
   status: 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'STOPPED';
+  /**
+   * StartBuild is refused first, with this error as the .sync task reports it (e.g.
+   * `CodeBuild.AccountLimitExceededException`): no build starts, the state machine's Retry starts it
+   * again, and that attempt ends as `status` says
+   */
+  refusedWith?: string;
 }
 
 export class BuildSimulator {
@@ -32,6 +38,8 @@ export class BuildSimulator {
   private readonly projects = new Map<string, Record<string, any>>();
   /** every build started: the project and its environment overrides */
   readonly builds: Array<{ project: string; environment: Record<string, string> }> = [];
+  /** every StartBuild refused (`refusedWith`): no build started */
+  readonly refused: Array<{ project: string; error: string }> = [];
   /** what each pushed image serves, by its tag reference and by the digest reference a task definition pins */
   private readonly apps = new Map<string, SimulatedApp>();
 
@@ -59,10 +67,16 @@ export class BuildSimulator {
       const project = this.projects.get(params.ProjectName);
       if (!project) throw Object.assign(new Error(`Project cannot be found: ${params.ProjectName}`), { name: 'CodeBuild.ResourceNotFoundException' });
       const vars = Object.fromEntries(params.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value]));
-      this.builds.push({ project: params.ProjectName, environment: vars });
       const app = vars.RACKLESS_APP!;
       const scenario = this.scenarios.get(app) ?? { status: 'SUCCEEDED' };
+      if (scenario.refusedWith) {
+        const { refusedWith, ...then } = scenario;
+        this.scenarios.set(app, then);
+        this.refused.push({ project: params.ProjectName, error: refusedWith });
+        throw Object.assign(new Error(`StartBuild refused (${refusedWith}): simulated by rackless local`), { name: refusedWith });
+      }
       this.scenarios.delete(app);
+      this.builds.push({ project: params.ProjectName, environment: vars });
       const id = `${params.ProjectName}:${createHash('sha256')
         .update(vars.IMAGE_TAG ?? '')
         .digest('hex')

@@ -9,7 +9,8 @@ import type { Store } from '../../shared/aws/store.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { promote } from '../../shared/deploy/promote.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { type Rack, rackOf } from '../../shared/rack.js';
 
 export interface Deps {
@@ -37,7 +38,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 
 export function makeHandler(deps: Deps) {
   const { cloudwatch, rack, alarmTopicArn } = deps;
-  return lambda('promote', async (state: DeployState) => {
+  return deployStep('promote', deps, async (state: DeployState) => {
     const started = deps.now();
     const promoted = await promote(state, {
       ...deps,
