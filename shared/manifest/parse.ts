@@ -67,7 +67,6 @@ export function manifestText(scan: { files: Record<string, string>; links: Recor
   return scan.files[name];
 }
 
-
 // yaml counts alias expansions; a real manifest reuses a block a handful of times, a bomb millions
 const MAX_ALIAS_COUNT = 100;
 
