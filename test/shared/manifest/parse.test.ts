@@ -404,8 +404,8 @@ describe('parseManifest', () => {
     ['a secret value as a number', service('image: a\nsecrets: {DB: 42}'), 'MANIFEST_TYPE', 'services.web.secrets.DB'],
     // other ranges
     ['a deregistration delay over an hour', service('image: a\nderegistrationDelay: 3601'), 'MANIFEST_TYPE', 'services.web.deregistrationDelay'],
-    ['a stop timeout under ECS\'s 2 s', service('image: a\ntermination: {grace: 1}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
-    ['a stop timeout over ECS\'s 120 s', service('image: a\ntermination: {grace: 121}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
+    ["a stop timeout under ECS's 2 s", service('image: a\ntermination: {grace: 1}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
+    ["a stop timeout over ECS's 120 s", service('image: a\ntermination: {grace: 121}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
     ['a typo in termination', service('image: a\ntermination: {grase: 5}'), 'MANIFEST_UNKNOWN_KEY', 'services.web.termination.grase'],
     ['a cpu alarm over 100 percent', service('image: a\nalarms: {cpu: 150}'), 'MANIFEST_TYPE', 'services.web.alarms.cpu'],
     ['a typo in alarms', service('image: a\nalarms: {http500: 3}'), 'MANIFEST_UNKNOWN_KEY', 'services.web.alarms.http500'],
