@@ -22,6 +22,7 @@ const BENCHES: Array<[string, string]> = [
   ['task-events', 'runTaskEventsBench'],
   ['bundles', 'runBundlesBench'],
   ['cli-start', 'runCliStartBench'],
+  ['rollout-model', 'runRolloutModelBench'],
 ];
 
 const child = fileURLToPath(new URL('./child.ts', import.meta.url));
