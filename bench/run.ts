@@ -21,6 +21,7 @@ const BENCHES: Array<[string, string]> = [
   ['tarball', 'runTarballRows'],
   ['task-events', 'runTaskEventsBench'],
   ['bundles', 'runBundlesBench'],
+  ['stack', 'runStackBench'],
 ];
 
 const child = fileURLToPath(new URL('./child.ts', import.meta.url));
