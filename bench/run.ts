@@ -23,6 +23,7 @@ const BENCHES: Array<[string, string]> = [
   ['bundles', 'runBundlesBench'],
   ['cli-start', 'runCliStartBench'],
   ['rollout-model', 'runRolloutModelBench'],
+  ['stack', 'runStackBench'],
 ];
 
 const child = fileURLToPath(new URL('./child.ts', import.meta.url));

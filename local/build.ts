@@ -62,12 +62,29 @@ export class BuildSimulator {
     this.scenarios.set(app, scenario);
   }
 
+  private readonly refusals = new Map<string, { error: string; times: number }>();
+  /** StartBuild refusals answered so far, in order: the app and the error */
+  readonly refused: Array<{ app: string; error: string }> = [];
+
+  /** The next `times` StartBuild calls for this app are refused with a CodeBuild error (AccountLimitExceededException: the concurrent-build quota) before any build starts. */
+  refuse(app: string, error: string, times: number): void {
+    this.refusals.set(app, { error, times });
+  }
+
   integration(): Integration {
     return async (params: { ProjectName: string; EnvironmentVariablesOverride: Array<{ Name: string; Value: string }> }) => {
       const project = this.projects.get(params.ProjectName);
       if (!project) throw Object.assign(new Error(`Project cannot be found: ${params.ProjectName}`), { name: 'CodeBuild.ResourceNotFoundException' });
       const vars = Object.fromEntries(params.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value]));
       const app = vars.RACKLESS_APP!;
+      const refusal = this.refusals.get(app);
+      if (refusal && refusal.times > 0) {
+        refusal.times--;
+        this.refused.push({ app, error: refusal.error });
+        // a service integration's error is the service's exception prefixed by the service name
+        throw Object.assign(new Error(`StartBuild refused (simulated): ${refusal.error}`), { name: `CodeBuild.${refusal.error}` });
+      }
+      this.builds.push({ project: params.ProjectName, environment: vars });
       const scenario = this.scenarios.get(app) ?? { status: 'SUCCEEDED' };
       if (scenario.refusedWith) {
         const { refusedWith, ...then } = scenario;
