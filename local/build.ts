@@ -25,12 +25,6 @@ import { builtApp, type SimulatedApp } from './task-fate.js';
  */
 export interface BuildScenario {
   status: 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'STOPPED';
-  /**
-   * StartBuild is refused first, with this error as the .sync task reports it (e.g.
-   * `CodeBuild.AccountLimitExceededException`): no build starts, the state machine's Retry starts it
-   * again, and that attempt ends as `status` says
-   */
-  refusedWith?: string;
 }
 
 export class BuildSimulator {
@@ -38,8 +32,6 @@ export class BuildSimulator {
   private readonly projects = new Map<string, Record<string, any>>();
   /** every build started: the project and its environment overrides */
   readonly builds: Array<{ project: string; environment: Record<string, string> }> = [];
-  /** every StartBuild refused (`refusedWith`): no build started */
-  readonly refused: Array<{ project: string; error: string }> = [];
   /** what each pushed image serves, by its tag reference and by the digest reference a task definition pins */
   private readonly apps = new Map<string, SimulatedApp>();
 
@@ -84,14 +76,7 @@ export class BuildSimulator {
         // a service integration's error is the service's exception prefixed by the service name
         throw Object.assign(new Error(`StartBuild refused (simulated): ${refusal.error}`), { name: `CodeBuild.${refusal.error}` });
       }
-      this.builds.push({ project: params.ProjectName, environment: vars });
       const scenario = this.scenarios.get(app) ?? { status: 'SUCCEEDED' };
-      if (scenario.refusedWith) {
-        const { refusedWith, ...then } = scenario;
-        this.scenarios.set(app, then);
-        this.refused.push({ project: params.ProjectName, error: refusedWith });
-        throw Object.assign(new Error(`StartBuild refused (${refusedWith}): simulated by rackless local`), { name: refusedWith });
-      }
       this.scenarios.delete(app);
       this.builds.push({ project: params.ProjectName, environment: vars });
       const id = `${params.ProjectName}:${createHash('sha256')

@@ -91,17 +91,17 @@ describe('a step that dies before or after its AWS calls', () => {
     },
   );
 
-  it.each(['CodeBuild.AWSCodeBuildException', 'CodeBuild.AccountLimitExceededException'])(
+  it.each(['AWSCodeBuildException', 'AccountLimitExceededException'])(
     'build, StartBuild refused with %s: the Build state retries it, one build runs, one notification',
     async (error) => {
       const app = `cbuild${error.length}`;
       expect((await rack.deploy(app, await tarball('v1'))).status).toBe('SUCCEEDED');
       await notesOf(app);
       const [builds, refused] = [rack.builds.builds.length, rack.builds.refused.length];
-      rack.builds.next(app, { status: 'SUCCEEDED', refusedWith: error });
+      rack.builds.refuse(app, error, 1);
       const run = await rack.deploy(app, await tarball('v2'), 'v2.tar.gz');
       expect(run.status, `${run.error}: ${run.cause}`).toBe('SUCCEEDED');
-      expect(rack.builds.refused.slice(refused)).toEqual([{ project: expect.any(String), error }]);
+      expect(rack.builds.refused.slice(refused)).toEqual([{ app, error }]);
       expect(rack.builds.builds.slice(builds).map((b) => b.environment.RACKLESS_APP)).toEqual([app]);
       // the Build state entered once, retried within it
       expect(run.statesEntered.filter((s) => s === 'Build')).toEqual(['Build']);
