@@ -76,7 +76,13 @@ export async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: s
 
 /** The target group of this name when it is this app's (or untagged), undefined when there is none; NotOwned otherwise. */
 export async function ownedTargetGroup(elb: ElasticLoadBalancingV2Client, name: string, rack: string, app: string): Promise<string | undefined> {
-  return (await ownedTargetGroupNow(elb, name, rack, app))?.arn;
+  return (await ownedTargetGroupFound(elb, name, rack, app))?.arn;
+}
+
+async function ownedTargetGroupFound(elb: ElasticLoadBalancingV2Client, name: string, rack: string, app: string) {
+  const found = await findTargetGroup(elb, name);
+  if (found) assertOwned('target group', name, found.tags, rack, app);
+  return found;
 }
 
 /** A target group as it is now: its health check (DescribeTargetGroups) and its attributes. */
@@ -88,9 +94,8 @@ export interface TargetGroupNow {
 
 /** ownedTargetGroup, with what Promote compares and records: the health check and the attributes. */
 export async function ownedTargetGroupNow(elb: ElasticLoadBalancingV2Client, name: string, rack: string, app: string): Promise<TargetGroupNow | undefined> {
-  const found = await findTargetGroup(elb, name);
+  const found = await ownedTargetGroupFound(elb, name, rack, app);
   if (!found) return undefined;
-  assertOwned('target group', name, found.tags, rack, app);
   const attributes = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: found.arn }));
   return { arn: found.arn, group: found.group, attributes: attributes.Attributes ?? [] };
 }
