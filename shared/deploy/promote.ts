@@ -20,13 +20,13 @@ import { serviceAction, serviceBefore, type UndoRecord } from './undo.js';
  * Elastic Load Balancing's non-mutating actions (Describe*) have a bucket of 40 tokens refilled at
  * 10 a second ("Request throttling for the ELB API",
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html), and
- * Amazon ECS's cluster reads one of 50 refilled at 20 a second ("Request throttling for the Amazon
- * ECS API", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, whose
+ * Amazon ECS's cluster reads a bucket of 50 ("Request throttling for the Amazon ECS API",
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, whose
  * per-action table also holds the service writes). A service costs Promote up to three ELB
  * Describe calls (its target group, tags and attributes; the listeners' rules are read once per
  * Promote) and one ECS write: five at once keep one Promote at ≤ 15 ELB reads in a burst, well
- * inside the ELB bucket with room for two more concurrent deploys, and far below ECS's; the SDK's
- * retries absorb a throttle past that.
+ * inside the ELB bucket with room for two more concurrent deploys; the SDK's retries absorb a
+ * throttle past that.
  */
 export const PROMOTE_CONCURRENCY = 5;
 
