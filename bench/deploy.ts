@@ -2,6 +2,7 @@
  * State transitions of a one-service deploy through the shipped deploy state machine, in a local rack
  * made from the packaged template (the real handlers, moto, the ECS simulator), for a short and a long
  * rollout of simulated time, against a polling design following the same long rollout.
+ * Then the services rows of bench/services.ts (update deploys of 1 / 5 / 20 services).
  * Usage: `npx tsx bench/deploy.ts [--quick]`. Runs moto on 127.0.0.1 and stops it.
  *
  * Rollout length: the simulator starts the service's tasks one after another, `taskStartSeconds`
@@ -18,6 +19,7 @@ import { startMoto } from '../local/moto.js';
 import { provisionStack } from '../local/provision.js';
 import { type DeployRun, LOCAL_ACCOUNT, LocalRack } from '../local/rack.js';
 import type { Template } from '../local/template.js';
+import { runServicesBench } from './services.js';
 import type { BenchRow } from './table.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -106,6 +108,8 @@ export async function runDeployBench({ quick = false } = {}): Promise<BenchRow[]
           ? `Event-driven: done when ECS said so, at ${Math.round(long.rolloutSeconds)} s`
           : `Event-driven: ECS's completion came at ${Math.round(long.rolloutSeconds)} s, after the ${deadline} s deadline had ended the deploy (${long.run.error})`),
     });
+    // update deploys of 1 / 5 / 20 services, on a rack of its own in the same moto (bench/services.ts)
+    rows.push(...(await runServicesBench({ quick, endpoint: moto.url })));
     return rows;
   } finally {
     await moto.stop();

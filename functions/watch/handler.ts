@@ -1,4 +1,4 @@
-// AWS calls: ecs:DescribeServices, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:BatchGetItem, dynamodb:BatchWriteItem, states:SendTaskSuccess, states:SendTaskFailure
+// AWS calls: ecs:DescribeServices, dynamodb:GetItem, dynamodb:UpdateItem, dynamodb:BatchGetItem, dynamodb:BatchWriteItem, states:SendTaskSuccess, states:SendTaskFailure
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';

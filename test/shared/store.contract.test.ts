@@ -164,46 +164,82 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
     expect(await store.getLock(app)).toBeUndefined();
   });
 
-  it('watch: facts that came before it, folded once; a final outcome stays; stops counted once per task; closed once', async () => {
+  it('watch: facts that came before it are handed to its links; a final outcome stays; stops counted once per task; closed once', async () => {
     const { store } = make();
     const id = unique('w');
     const deployments: WatchedDeployment[] = [
       { service: 'web', serviceName: `r-${id}-web`, deploymentId: `ecs-svc/${id}1`, taskDefinitionArn: `arn:td/r-${id}-web:2`, desiredCount: 2 },
       { service: 'jobs', serviceName: `r-${id}-jobs`, deploymentId: `ecs-svc/${id}2`, taskDefinitionArn: `arn:td/r-${id}-jobs:2`, desiredCount: 1 },
     ];
+    const link = (index: number) => ({ execution: id, index, deployment: deployments[index]!, failFastStops: 3 });
     const done: Observation = { outcome: 'completed', reason: 'ok' };
     const stop = (task: string): StopSummary => ({ taskArn: `arn:task/${task}`, cause: 'exit', summary: `container exited (${task})`, exitCode: 1 });
     // before the watch: an outcome, a late in-progress for it, and a stop delivered twice
-    await store.recordOutcome(deployments[0]!.deploymentId, done);
-    await store.recordOutcome(deployments[0]!.deploymentId, { outcome: 'in-progress' });
+    expect(await store.recordOutcome(deployments[0]!.deploymentId, done)).toEqual({ facts: { outcome: done, stoppedTasks: [] } });
+    expect(await store.recordOutcome(deployments[0]!.deploymentId, { outcome: 'in-progress' })).toEqual({ facts: { outcome: done, stoppedTasks: [] } });
     await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
-    await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
-    expect(await store.watchOfDeployment(deployments[0]!.deploymentId)).toBeUndefined();
+    expect(await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'))).toEqual({ facts: { stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') } });
+
     await store.putWatch({ execution: id, app: 'shop', releaseId: 'R1', token: 'tok', deployments, failFastStops: 3 });
-    expect(await store.watchOfDeployment(deployments[1]!.deploymentId)).toEqual({ execution: id, index: 1 });
-    expect(await store.watchOfTaskDefinition(deployments[0]!.taskDefinitionArn)).toEqual({ execution: id, index: 0 });
-    expect(await store.factsBeforeWatch(deployments)).toEqual([
-      { outcome: done, stoppedTasks: [] },
-      { stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') },
-    ]);
-    expect((await store.getWatch(id))?.facts).toEqual([{ stoppedTasks: [] }, { stoppedTasks: [] }]);
-    await store.applyOutcome({ execution: id, index: 0 }, done);
-    const late = await store.applyOutcome({ execution: id, index: 0 }, { outcome: 'in-progress' });
-    expect(late?.facts[0]?.outcome).toEqual(done);
-    await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1'], stop('t1'));
-    const watch = await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1', 'arn:task/t2'], stop('t2'));
-    expect(watch).toMatchObject({
+    expect(await store.watchDeployments(id)).toEqual(deployments);
+    expect(await store.linkWatch(link(0))).toEqual({ outcome: done, stoppedTasks: [] });
+    expect(await store.linkWatch(link(1))).toEqual({ stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') });
+    // after the link, each event's answer names the watch
+    expect(await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t2'))).toEqual({
+      link: link(1),
+      facts: { stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
+    });
+    expect(await store.recordOutcome(deployments[1]!.deploymentId, { outcome: 'in-progress' })).toEqual({
+      link: link(1),
+      facts: { outcome: { outcome: 'in-progress' }, stoppedTasks: [] },
+    });
+    expect(await store.stopsOf(link(1))).toEqual({ stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') });
+    expect(await store.getWatch(id)).toEqual({
+      execution: id,
+      app: 'shop',
+      releaseId: 'R1',
+      token: 'tok',
+      deployments,
+      failFastStops: 3,
       status: 'waiting',
       facts: [
         { outcome: done, stoppedTasks: [] },
-        { stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
+        { outcome: { outcome: 'in-progress' }, stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
       ],
     });
+
+    // completing is idempotent per deployment
+    expect((await store.completeDeployments(id, [0]))?.pending).toEqual([1]);
+    expect((await store.completeDeployments(id, [0]))?.pending).toEqual([1]);
     const verdict = { status: 'failed' as const, code: 'ROLLOUT_FAILED' as const, service: 'jobs', reason: 'because' };
-    expect([await store.closeWatch(id, verdict), await store.closeWatch(id, { status: 'completed', detail: 'x' })]).toEqual([true, false]);
-    expect(await store.applyOutcome({ execution: id, index: 1 }, done)).toBeUndefined();
-    expect(await store.applyStops({ execution: id, index: 1 }, ['arn:task/t3'])).toBeUndefined();
+    const closed = await store.closeWatch(id, verdict);
+    expect(closed).toEqual({ execution: id, app: 'shop', releaseId: 'R1', token: 'tok', failFastStops: 3, status: 'done', verdict, pending: [1] });
+    expect(await store.closeWatch(id, { status: 'completed', detail: 'x' })).toBeUndefined();
+    expect(await store.completeDeployments(id, [1])).toBeUndefined();
     expect(await store.getWatch(id)).toMatchObject({ status: 'done', verdict });
+  });
+
+  it('watch: a redeploy of the same task definition starts its count afresh; the old watch keeps what was its own', async () => {
+    const { store } = make();
+    const [first, second] = [unique('w'), unique('w')];
+    const deployment = (n: string): WatchedDeployment => ({
+      service: 'web',
+      serviceName: 'r-a-web',
+      deploymentId: `ecs-svc/${n}`,
+      taskDefinitionArn: `arn:td/r-${first}-web:7`,
+      desiredCount: 1,
+    });
+    const stop = (task: string): StopSummary => ({ taskArn: `arn:task/${task}`, cause: 'exit', summary: task, exitCode: 1 });
+    await store.putWatch({ execution: first, app: 'a', releaseId: 'R1', token: 't1', deployments: [deployment(first)], failFastStops: 3 });
+    await store.linkWatch({ execution: first, index: 0, deployment: deployment(first), failFastStops: 3 });
+    await store.recordStop(deployment(first).taskDefinitionArn, stop('old'));
+    await store.closeWatch(first, { status: 'completed', detail: 'ok' });
+
+    await store.putWatch({ execution: second, app: 'a', releaseId: 'R1', token: 't2', deployments: [deployment(second)], failFastStops: 3 });
+    expect(await store.linkWatch({ execution: second, index: 0, deployment: deployment(second), failFastStops: 3 })).toEqual({ stoppedTasks: [] });
+    expect((await store.recordStop(deployment(second).taskDefinitionArn, stop('new'))).facts.stoppedTasks).toEqual(['arn:task/new']);
+    expect((await store.getWatch(first))?.facts).toEqual([{ stoppedTasks: [] }]);
+    expect((await store.getWatch(second))?.facts).toEqual([{ stoppedTasks: ['arn:task/new'], lastStop: stop('new') }]);
   });
 
   it('alarm state: claimed by one writer per revision, counted only in its window, recovered once', async () => {
