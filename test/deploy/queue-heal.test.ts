@@ -56,10 +56,10 @@ async function upload(key: string, tarball: Buffer) {
 }
 
 /** A deploy that holds its app's lock, parked in Watch (its tasks start on the virtual clock), and one waiting behind it. */
-async function holderAndWaiter(app: string) {
-  const holder = await upload(`apps/${app}/a.tar.gz`, await web('a'));
+async function holderAndWaiter(app: string, tarball: (text: string) => Promise<Buffer> = web) {
+  const holder = await upload(`apps/${app}/a.tar.gz`, await tarball('a'));
   await rack.reached(holder, 'Watch');
-  const waiter = await upload(`apps/${app}/b.tar.gz`, await web('b'));
+  const waiter = await upload(`apps/${app}/b.tar.gz`, await tarball('b'));
   await rack.reached(waiter, 'Queue');
   await rack.settled();
   expect((await rack.store.getLock(app))?.holder).toBe(holder);
@@ -245,9 +245,17 @@ describe('the running deploy keeps its lease', () => {
 
   it('while it waits in Watch for 20 minutes the sweep renews it: the lock stays, the waiter waits, then runs', async () => {
     const app = 'lease-watch';
-    // each task takes 10 minutes to start on the rack's clock: the Watch step waits two leases
+    // each task takes 10 minutes to start on the rack's clock: the Watch step waits two leases. The
+    // manifest's slow health checks give the rollout a deadline past that (2 × (60 s start + 30 s
+    // grace + 300 s × 2 healthy + 10 s delay + 10 s stop) = 1,420 s: shared/rollout/deadline.ts)
     rack.simulator.next(app, { outcome: 'complete', taskStartSeconds: 600 });
-    const { holder, waiter } = await holderAndWaiter(app);
+    const slow = (text: string) =>
+      buildTarball([
+        { name: 'Dockerfile', body: 'FROM httpd:2.4\nCOPY index.html /usr/local/apache2/htdocs/\n' },
+        { name: 'index.html', body: `<h1>${text}</h1>\n` },
+        { name: 'rackless.yml', body: 'services:\n  web:\n    build: .\n    port: 80\n    health:\n      path: /\n      interval: 300\n      healthy: 2\n' },
+      ]);
+    const { holder, waiter } = await holderAndWaiter(app, slow);
     const ticks: Array<{ at: number; state?: string; holder?: string; expiresAt?: number; renewed?: string; waiter?: string }> = [];
     const stop = sweepEvery(async (report) => {
       const lock = await rack.store.getLock(app);
