@@ -20,6 +20,7 @@ import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../ro
 import {
   ALARM_TTL_SECONDS,
   type AlarmCount,
+  type AppItemScope,
   type AlarmRaise,
   type AlarmRecover,
   type AppRecord,
@@ -74,6 +75,21 @@ const DOMAINS_KEY = { pk: 'RACK', sk: 'DOMAINS' };
 export const SWEEP_INDEX = 'sweep';
 const SWEEP_KEY = 'QUEUE';
 const CHANNELS = ['crash', 'warning'] as const;
+
+/**
+ * Pure: whether an item (its keys, and a watch's `app` and `deployments`) is one of the app's, by
+ * the key layout above. `deploymentIds` are the deployments of the app's watches and services.
+ */
+export function isAppItem(item: Item, app: string, scope: { servicePrefix: string; deploymentIds: Set<string>; taskDefinitionArns: Set<string> }): boolean {
+  const pk = String(item.pk ?? '');
+  if (pk === appKey(app)) return true;
+  if (pk.startsWith('WATCH#')) return item.app === app;
+  if (pk.startsWith('ALARM#')) return pk.startsWith(`ALARM#${scope.servicePrefix}`);
+  // TASKDEF#arn:…:task-definition/<family>:<revision>
+  if (pk.startsWith('TASKDEF#')) return pk.includes(`:task-definition/${scope.servicePrefix}`) || scope.taskDefinitionArns.has(pk.slice('TASKDEF#'.length));
+  if (pk.startsWith('DEPLOYMENT#')) return scope.deploymentIds.has(pk.slice('DEPLOYMENT#'.length));
+  return false;
+}
 
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
@@ -339,6 +355,33 @@ export class DynamoStore implements Store {
 
   async forgetSighting(key: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `SEEN#${key}`, sk: 'SEEN' } }));
+  }
+
+  // ---- an app's removal ----
+  async deleteAppItems(app: string, scope: AppItemScope): Promise<number> {
+    // an operator's command, not a deploy step: one Scan of the table (its only full read besides listApps)
+    const items: Item[] = [];
+    const input = { TableName: this.table, ProjectionExpression: 'pk, sk, app, deployments', ConsistentRead: true };
+    for await (const page of paginateScan({ client: this.doc }, input)) items.push(...(page.Items ?? []));
+    const deploymentIds = new Set(scope.deploymentIds);
+    const taskDefinitionArns = new Set<string>();
+    for (const item of items) {
+      if (!String(item.pk).startsWith('WATCH#') || item.app !== app) continue;
+      for (const d of (item.deployments ?? []) as WatchedDeployment[]) {
+        deploymentIds.add(d.deploymentId);
+        taskDefinitionArns.add(d.taskDefinitionArn);
+      }
+    }
+    const keys = items.filter((item) => isAppItem(item, app, { servicePrefix: scope.servicePrefix, deploymentIds, taskDefinitionArns })).map(({ pk, sk }) => ({ pk, sk }));
+    // BatchWriteItem takes 25 requests a call; unprocessed ones are sent again
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length) {
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+    return keys.length;
   }
 
   // ---- domain claims ----

@@ -1,6 +1,7 @@
 import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
+  CreateServiceLinkedRoleCommand,
   DetachRolePolicyCommand,
   GetRoleCommand,
   type IAMClient,
@@ -85,4 +86,22 @@ export async function syncAttachedPolicies(iam: IAMClient, roleName: string, arn
   }
   for (const arn of arns) if (!attached.includes(arn)) await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
   for (const arn of attached) if (!arns.includes(arn)) await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
+}
+
+/**
+ * ECS's service-linked role, which services with load balancers need: "Amazon ECS uses the
+ * service-linked role named AWSServiceRoleForECS" and creates it on first use in the console only
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html).
+ * Created here when it is missing; an account that has it answers CreateServiceLinkedRole with
+ * InvalidInput ("has been taken"), read as present.
+ */
+export async function ensureEcsServiceLinkedRole(iam: IAMClient): Promise<'present' | 'created'> {
+  if (await getRole(iam, 'AWSServiceRoleForECS')) return 'present';
+  try {
+    await iam.send(new CreateServiceLinkedRoleCommand({ AWSServiceName: 'ecs.amazonaws.com' }));
+    return 'created';
+  } catch (error) {
+    if ((error as Error).name === 'InvalidInputException' && /taken/i.test((error as Error).message)) return 'present';
+    throw error;
+  }
 }
