@@ -6,6 +6,7 @@ import {
   GetRoleCommand,
   type IAMClient,
   paginateListAttachedRolePolicies,
+  paginateListRoles,
   PutRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
@@ -90,18 +91,22 @@ export async function syncAttachedPolicies(iam: IAMClient, roleName: string, arn
 
 /**
  * ECS's service-linked role, which services with load balancers need: "Amazon ECS uses the
- * service-linked role named AWSServiceRoleForECS" and creates it on first use in the console only
+ * service-linked role named AWSServiceRoleForECS", path `/aws-service-role/ecs.amazonaws.com/`, made
+ * on first use in the console only
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html).
- * Created here when it is missing; an account that has it answers CreateServiceLinkedRole with
- * InvalidInput ("has been taken"), read as present.
+ * Looked for by that path, created when missing; a concurrent creation answers InvalidInput ("has
+ * been taken") or EntityAlreadyExists, read as present.
  */
 export async function ensureEcsServiceLinkedRole(iam: IAMClient): Promise<'present' | 'created'> {
-  if (await getRole(iam, 'AWSServiceRoleForECS')) return 'present';
+  for await (const page of paginateListRoles({ client: iam }, { PathPrefix: '/aws-service-role/ecs.amazonaws.com/' })) {
+    if ((page.Roles ?? []).length > 0) return 'present';
+  }
   try {
     await iam.send(new CreateServiceLinkedRoleCommand({ AWSServiceName: 'ecs.amazonaws.com' }));
     return 'created';
   } catch (error) {
-    if ((error as Error).name === 'InvalidInputException' && /taken/i.test((error as Error).message)) return 'present';
+    const e = error as Error;
+    if ((e.name === 'InvalidInputException' && /taken/i.test(e.message)) || e.name === 'EntityAlreadyExistsException') return 'present';
     throw error;
   }
 }
