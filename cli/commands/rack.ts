@@ -81,7 +81,7 @@ export async function rackUninstall(options: GlobalOptions & { yes?: boolean; fo
   say(`Uninstalling rack ${ctx.rack.name} deletes:\n`);
   say(`  apps (${inventory.apps.length})${inventory.apps.length ? `: ${inventory.apps.map((a) => a.app).join(', ')}` : ''}\n`);
   for (const app of inventory.apps) for (const line of inventoryLines(app)) say(`    ${app.app}: ${line}\n`);
-  say(`  source bucket ${ctx.rack.bucket}: ${inventory.bucketVersions} object versions and delete markers, then the bucket\n`);
+  for (const b of inventory.buckets) say(`  bucket ${b.bucket}: ${b.versions} object versions and delete markers, then the bucket\n`);
   say(`  stack ${ctx.rack.name}: ${inventory.stackResources.length} resources (${[...types].map(([t, n]) => `${n} ${t}`).join(', ')})\n`);
   if (running.length) say(`  and stops the running deploys ${running.join(', ')}\n`);
   for (const r of inventory.retained) say(`Kept: ${r.logicalId} (${r.type}) ${r.physicalId}: the template marks it DeletionPolicy Retain\n`);
@@ -94,7 +94,7 @@ export async function rackUninstall(options: GlobalOptions & { yes?: boolean; fo
     json(io, { rack: ctx.rack.name, ...result, retained: inventory.retained, leftTagged });
   } else {
     io.out(`\n${deletedTable(result.deleted)}`);
-    io.out(`source bucket: ${result.bucketObjects} object versions and delete markers deleted\n`);
+    for (const [bucket, count] of Object.entries(result.bucketObjects)) io.out(`bucket ${bucket}: ${count} object versions and delete markers deleted\n`);
     io.out(`stack ${ctx.rack.name}: ${result.stack.status}\n`);
     for (const r of inventory.retained) io.out(`Left: ${r.logicalId} (${r.type}) ${r.physicalId}: ${retainedAdvice(r.type, r.physicalId)}\n`);
     for (const arn of leftTagged) io.out(`Left, still tagged rackless:rack=${ctx.rack.name}: ${arn}\n`);

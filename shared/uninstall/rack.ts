@@ -13,8 +13,11 @@ export interface RackInventory {
   rack: string;
   stackId: string;
   apps: AppInventory[];
-  /** versions and delete markers in the source bucket, every app's included */
-  bucketVersions: number;
+  /**
+   * The stack's buckets (the source bucket, serverless's deployment bucket) with how many versions
+   * and delete markers each holds: CloudFormation deletes only an empty bucket
+   */
+  buckets: Array<{ bucket: string; versions: number }>;
   stackResources: StackResource[];
   /** resources the template keeps when the stack goes (DeletionPolicy Retain), with their physical ids */
   retained: Array<{ logicalId: string; type: string; physicalId: string }>;
@@ -53,11 +56,15 @@ export async function findRack(deps: RackRemovalDeps): Promise<RackInventory> {
   const apps: AppInventory[] = [];
   for (const app of await rackApps(deps)) apps.push(await findApp(deps, app));
   const physical = new Map(deps.stack.map((r) => [r.logicalId, r.physicalId]));
+  const kept = new Set(deps.retained.map((r) => r.logicalId));
+  const names = [deps.rack.bucket, ...deps.stack.filter((r) => r.type === 'AWS::S3::Bucket' && !kept.has(r.logicalId)).map((r) => r.physicalId)];
+  const buckets = [];
+  for (const bucket of [...new Set(names)]) buckets.push({ bucket, versions: (await objectVersions(deps.aws.s3, bucket)).length });
   return {
     rack: deps.rack.name,
     stackId: deps.stackId,
     apps,
-    bucketVersions: (await objectVersions(deps.aws.s3, deps.rack.bucket)).length,
+    buckets,
     stackResources: deps.stack,
     retained: deps.retained.map((r) => ({ ...r, physicalId: physical.get(r.logicalId) ?? '' })),
   };
@@ -66,14 +73,15 @@ export async function findRack(deps: RackRemovalDeps): Promise<RackInventory> {
 export interface RackRemoval {
   deleted: Deleted;
   perApp: Record<string, Deleted>;
-  bucketObjects: number;
+  /** versions and delete markers deleted, per bucket */
+  bucketObjects: Record<string, number>;
   stack: StackDeletion;
   /** what is still tagged `rackless:rack=<rack>` after the stack went (the Resource Groups Tagging API's answer) */
   tagged: string[];
 }
 
 /**
- * Every app deleted (refused up front while one deploys, unless `force`), the source bucket
+ * Every app deleted (refused up front while one deploys, unless `force`), the stack's buckets
  * emptied of every version and delete marker, then DeleteStack and its wait. Each part tolerates
  * what an earlier run already removed.
  */
@@ -86,12 +94,14 @@ export async function uninstallRack(deps: RackRemovalDeps, inventory: RackInvent
     perApp[app.app] = await deleteApp(deps, app);
     deleted = addDeleted(deleted, perApp[app.app]!);
   }
-  deps.progress?.(`Emptying bucket ${deps.rack.bucket} (every version and delete marker)`);
-  let bucketObjects: number;
-  try {
-    bucketObjects = await deleteObjectVersions(deps.aws.s3, deps.rack.bucket, await objectVersions(deps.aws.s3, deps.rack.bucket));
-  } catch (error) {
-    throw new RemovalFailed('DELETE_FAILED', `emptying bucket ${deps.rack.bucket} failed: ${(error as Error).message}`, { step: 'bucket' }, { cause: error });
+  const bucketObjects: Record<string, number> = {};
+  for (const { bucket } of inventory.buckets) {
+    deps.progress?.(`Emptying bucket ${bucket} (every version and delete marker)`);
+    try {
+      bucketObjects[bucket] = await deleteObjectVersions(deps.aws.s3, bucket, await objectVersions(deps.aws.s3, bucket));
+    } catch (error) {
+      throw new RemovalFailed('DELETE_FAILED', `emptying bucket ${bucket} failed: ${(error as Error).message}`, { step: 'bucket', bucket }, { cause: error });
+    }
   }
   deps.progress?.(`Deleting stack ${deps.rack.name} and waiting for it (at most ${deps.stackSeconds} s)`);
   const stack = await deleteStack(deps.cfn, deps.stackId, deps.stackSeconds);

@@ -241,7 +241,13 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
       await store.putQueueItem(name, { execution: `${name}-e1`, token: 't', order: { time: '2026-03-02T14:00:00Z' }, status: 'running' });
       await store.takeLock(name, { holder: `${name}-e1`, order: { time: '2026-03-02T14:00:00Z' }, expiresAt: Math.floor(clock.ms / 1000) + 60 });
       await store.recordUndo({ app: name, release: id, service: 'web', serviceName: `${prefix}web`, rules: [], alarms: [], recordedAt: '2026-03-02T14:00:00.000Z' });
-      const deployment: WatchedDeployment = { service: 'web', serviceName: `${prefix}web`, deploymentId: `ecs-svc/${name}`, taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/${prefix}web:1`, desiredCount: 1 };
+      const deployment: WatchedDeployment = {
+        service: 'web',
+        serviceName: `${prefix}web`,
+        deploymentId: `ecs-svc/${name}`,
+        taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/${prefix}web:1`,
+        desiredCount: 1,
+      };
       await store.recordOutcome(deployment.deploymentId, { outcome: 'completed' });
       await store.recordOutcome(`ecs-svc/${name}-unwatched`, { outcome: 'in-progress' });
       await store.recordStop(`arn:aws:ecs:us-east-1:1:task-definition/${prefix}web:1`, { taskArn: 'arn:task/1', cause: 'exit', summary: 'exited' });
@@ -264,9 +270,17 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
       undefined,
       undefined,
     ]);
-    expect(await store.factsBeforeWatch([{ service: 'web', serviceName: 'x', deploymentId: `ecs-svc/${app}-unwatched`, taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/rk--${app}--web:1`, desiredCount: 1 }])).toEqual([
-      { stoppedTasks: [] },
-    ]);
+    expect(
+      await store.factsBeforeWatch([
+        {
+          service: 'web',
+          serviceName: 'x',
+          deploymentId: `ecs-svc/${app}-unwatched`,
+          taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/rk--${app}--web:1`,
+          desiredCount: 1,
+        },
+      ]),
+    ).toEqual([{ stoppedTasks: [] }]);
     // the other app: untouched
     expect((await store.getApp(other))?.config).toEqual({ K: 'v' });
     expect(await store.listReleases(other)).toHaveLength(1);

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppItem } from '../../shared/aws/dynamo-store.js';
-import {
-  appsNamed,
-  batches,
-  deleteFailures,
-  foreignAt,
-  inventoryLines,
-  retainedResources,
-  scheduleChanges,
-  serviceUnits,
-  targetApp,
-} from '../../shared/uninstall/plan.js';
+import { appsNamed, batches, deleteFailures, foreignAt, inventoryLines, retainedResources, scheduleChanges, serviceUnits, targetApp } from '../../shared/uninstall/plan.js';
 
 const RACK = 'rackless-prod';
 const FN = 'arn:aws:lambda:eu-west-1:123456789012:function:rackless-prod-redeploy';
@@ -124,7 +114,12 @@ describe('batches', () => {
     [2501, 1000, [1000, 1000, 501]],
     [11, 10, [10, 1]],
   ])('%i items by %i → %o', (count, size, sizes) => {
-    expect(batches(Array.from({ length: count }, (_, i) => i), size).map((b) => b.length)).toEqual(sizes);
+    expect(
+      batches(
+        Array.from({ length: count }, (_, i) => i),
+        size,
+      ).map((b) => b.length),
+    ).toEqual(sizes);
   });
 });
 

@@ -14,8 +14,8 @@ import { ListRuleNamesByTargetCommand, ListTargetsByRuleCommand, PutRuleCommand,
 import { ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { HeadBucketCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetParametersByPathCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetMoto } from '../../local/moto.js';
 import { LOCAL_ACCOUNT, LocalRack } from '../../local/rack.js';
@@ -233,6 +233,12 @@ describe('rackless apps delete', () => {
         expect(left.domains).toEqual([`web.${app}.${TEST_RACK}.internal`]);
       }
       expect((await leftOf('shop')).parameters).toEqual([`/rackless/${TEST_RACK}/shop/DB_PASSWORD`]);
+      // `env set --secret` tags what it stores, as every resource of an app is
+      const tags = await h.rack.aws.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: `/rackless/${TEST_RACK}/shop/DB_PASSWORD` }));
+      expect(tags.TagList).toEqual([
+        { Key: 'rackless:rack', Value: TEST_RACK },
+        { Key: 'rackless:app', Value: 'shop' },
+      ]);
       expect((await leftOf('shop')).scalableTargets).toHaveLength(1);
       expect((await leftOf('blog')).taskDefinitions).toHaveLength(2);
       expect((await leftOf('blog')).scheduleTargets.sort()).toEqual([`${TEST_RACK}-blog-nightly/blog`, `${TEST_RACK}-weekly/blog`]);
@@ -316,6 +322,9 @@ describe('rackless apps delete', () => {
 describe('rackless rack uninstall', () => {
   it('deletes every app, empties the bucket, deletes the stack: nothing tagged with the rack remains', async () => {
     const stackId = (await h.rack.aws.cfn.send(new DescribeStacksCommand({ StackName: TEST_RACK }))).Stacks![0]!.StackId!;
+    // what `serverless deploy` leaves in its deployment bucket: CloudFormation deletes only an empty bucket
+    const deploymentBucket = h.rack.stack.physical.ServerlessDeploymentBucket!;
+    await h.rack.aws.s3.send(new PutObjectCommand({ Bucket: deploymentBucket, Key: 'serverless/rackless/demo/1/compiled-cloudformation-template.json', Body: '{}' }));
     const result = await h.cli(['rack', 'uninstall', '--yes', '--json']);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
@@ -333,7 +342,8 @@ describe('rackless rack uninstall', () => {
       'schedule rules': 2,
     });
     expect(report.leftTagged).toEqual([]);
-    console.info(`rack uninstall deleted, per resource type: ${JSON.stringify(report.deleted)}; source bucket: ${report.bucketObjects} object versions`);
+    expect(report.bucketObjects).toEqual({ [h.rack.resources.bucket]: 0, [deploymentBucket]: 1 });
+    console.info(`rack uninstall deleted, per resource type: ${JSON.stringify(report.deleted)}; buckets emptied: ${JSON.stringify(report.bucketObjects)}`);
 
     // per resource type, in moto
     expect(await leftOf('blog')).toEqual(NOTHING);
