@@ -190,13 +190,13 @@ export async function guardDeploys(deps: RemovalDeps, app: string, force: boolea
 }
 
 /** Runs one named step; a failure is a RemovalFailed that names the step and what it was deleting. */
-async function step<T>(deps: RemovalDeps, app: string, what: string, run: () => Promise<T>): Promise<T> {
-  deps.progress?.(`Deleting ${what}`);
+async function step<T>(deps: RemovalDeps, app: string, what: string, run: () => Promise<T>, doing = 'deleting'): Promise<T> {
+  deps.progress?.(`${doing[0]!.toUpperCase()}${doing.slice(1)} ${what}`);
   try {
     return await run();
   } catch (error) {
     const e = error as Error;
-    throw new RemovalFailed('DELETE_FAILED', `deleting ${what} of app ${app} failed: ${e.name}: ${e.message}`, { app, step: what }, { cause: error });
+    throw new RemovalFailed('DELETE_FAILED', `${doing} ${what} of app ${app} failed: ${e.name}: ${e.message}`, { app, step: what }, { cause: error });
   }
 }
 
@@ -244,7 +244,7 @@ export async function deleteApp(deps: RemovalDeps, inventory: AppInventory): Pro
   }
   const draining = inventory.services.filter((s) => s.status).map((s) => s.serviceName);
   if (draining.length) {
-    await step(deps, app, `(waiting for) services ${draining.join(', ')} to drain`, () => waitServicesDrained(aws.ecs, rack.cluster, draining, deps.drainSeconds));
+    await step(deps, app, `services ${draining.join(', ')} to drain`, () => waitServicesDrained(aws.ecs, rack.cluster, draining, deps.drainSeconds), 'waiting for');
   }
   const revisions = inventory.taskDefinitions;
   if (revisions.active.length + revisions.inactive.length) {

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { isAppItem } from '../../shared/aws/dynamo-store.js';
-import { appsNamed, batches, deleteFailures, foreignAt, inventoryLines, retainedResources, scheduleChanges, serviceUnits, targetApp } from '../../shared/uninstall/plan.js';
+import {
+  appsNamed,
+  batches,
+  deleteFailures,
+  foreignAt,
+  inventoryLines,
+  retainedAdvice,
+  retainedResources,
+  scheduleChanges,
+  serviceUnits,
+  targetApp,
+} from '../../shared/uninstall/plan.js';
 
 const RACK = 'rackless-prod';
 const FN = 'arn:aws:lambda:eu-west-1:123456789012:function:rackless-prod-redeploy';
@@ -205,5 +216,18 @@ describe('inventoryLines', () => {
       `ECR repository (with its images) (1): ${RACK}/shop`,
       'source bucket objects: 1 versions and delete markers under apps/shop/ and builds/shop/',
     ]);
+  });
+});
+
+describe('retainedAdvice', () => {
+  it.each([
+    ['AWS::DynamoDB::Table', 't-1', 'aws dynamodb delete-table --table-name t-1'],
+    ['AWS::S3::Bucket', 'b-1', 'aws s3 rb s3://b-1 --force'],
+    ['AWS::Logs::LogGroup', '/g', 'aws logs delete-log-group --log-group-name /g'],
+    ['AWS::SNS::Topic', 'arn:t', 'delete it yourself when it is no longer needed'],
+  ])('%s: says why it is kept and how it goes', (type, id, how) => {
+    const advice = retainedAdvice(type, id);
+    expect(advice).toContain('DeletionPolicy Retain');
+    expect(advice).toContain(how);
   });
 });

@@ -181,7 +181,10 @@ describe('rackless apps delete', () => {
 
     const forced = await h.cli(['apps', 'delete', 'cart', '--yes', '--force']);
     expect(forced.stderr).toContain(`Stopping deploy ${execution!.name} of cart`);
+    expect(forced.stderr).toContain(`Waiting for services ${ecsService('cart')} to drain`);
     expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/\nDELETED +COUNT\necs services +1\ntarget groups +1\nlistener rules +1\n/);
+    expect(forced.stdout).toContain(`App cart is deleted from rack ${TEST_RACK}.\n`);
     h.rack.simulator.release('cart');
     expect((await h.rack.finish(execution!.name)).status).toBe('ABORTED');
     await h.rack.settled();
