@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -33,6 +33,7 @@ import { TEST_RACK, TEST_STAGE, ecsService } from '../support/stage.js';
 let h: Harness;
 const dirs: string[] = [];
 let redeployArn: string;
+const FOREIGN_ALARM = `${TEST_RACK}--shop--web--custom`;
 const settings = () => ({ endpoint: h.rack.options.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
 async function appDir(manifest: string, page: string): Promise<string> {
@@ -220,6 +221,23 @@ describe('rackless apps delete', () => {
           MaxCapacity: 3,
         }),
       );
+      // at a name of shop's, an alarm another rack made: never shop's to delete
+      await h.rack.aws.cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: FOREIGN_ALARM,
+          Namespace: 'AWS/ECS',
+          MetricName: 'CPUUtilization',
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 90,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Tags: [
+            { Key: 'rackless:rack', Value: 'rackless-other' },
+            { Key: 'rackless:app', Value: 'shop' },
+          ],
+        }),
+      );
     });
 
     it('starts with both apps complete in moto', async () => {
@@ -254,6 +272,7 @@ describe('rackless apps delete', () => {
       expect(result.stdout).toContain(`Deleting app shop from rack ${TEST_RACK} deletes:`);
       expect(result.stdout).toContain(`ECS services (1): ${ecsService('shop')}`);
       expect(result.stdout).toContain(`SSM parameters (1): /rackless/${TEST_RACK}/shop/DB_PASSWORD`);
+      expect(result.stdout).toContain(`Left as it is: CloudWatch alarm ${FOREIGN_ALARM} (it belongs to rack rackless-other)\n`);
       expect(result.stderr).toContain('error: refusing to delete without a confirmation: stdin is not a terminal\nhint: pass --yes to delete without being asked');
       expect(await leftOf('shop')).toEqual(before);
     });
@@ -290,7 +309,15 @@ describe('rackless apps delete', () => {
       );
       // what came before the failure is gone, what came after is still there
       const half = await leftOf('shop');
-      expect([half.services, half.targetGroups, half.rules, half.alarms, half.scalableTargets, half.scheduleTargets, half.taskDefinitions]).toEqual([[], [], [], [], [], [], []]);
+      expect([half.services, half.targetGroups, half.rules, half.alarms, half.scalableTargets, half.scheduleTargets, half.taskDefinitions]).toEqual([
+        [],
+        [],
+        [],
+        [FOREIGN_ALARM],
+        [],
+        [],
+        [],
+      ]);
       expect([half.repositories.length, half.logGroups.length, half.parameters.length, half.roles.length, half.tableItems.length > 0]).toEqual([1, 1, 1, 2, true]);
 
       const again = await h.cli(['apps', 'delete', 'shop', '--yes', '--json']);
@@ -301,7 +328,8 @@ describe('rackless apps delete', () => {
       expect(deleted).toMatchObject({ 'ecs services': 0, 'ecr repositories': 1, 'log groups': 1, 'ssm parameters': 1, 'iam roles': 2 });
       expect(deleted['source objects']).toBeGreaterThan(0);
       expect(deleted['table items']).toBeGreaterThan(0);
-      expect(await leftOf('shop')).toEqual(NOTHING);
+      // all of shop's is gone; what another rack made at one of its names is still there
+      expect(await leftOf('shop')).toEqual({ ...NOTHING, alarms: [FOREIGN_ALARM] });
       expect(await h.store.getApp('shop')).toBeUndefined();
 
       // blog: every resource as it was, still serving, its schedule target on the shared rule kept
