@@ -22,6 +22,8 @@ const BENCHES: Array<[string, string]> = [
   ['task-events', 'runTaskEventsBench'],
   ['bundles', 'runBundlesBench'],
   ['cli-start', 'runCliStartBench'],
+  ['rollout-model', 'runRolloutModelBench'],
+  ['stack', 'runStackBench'],
 ];
 
 const child = fileURLToPath(new URL('./child.ts', import.meta.url));

@@ -1,4 +1,5 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -164,6 +165,9 @@ export class Aws {
   }
   get scaling() {
     return this.client(ApplicationAutoScalingClient);
+  }
+  get asg() {
+    return this.client(AutoScalingClient);
   }
   get tagging() {
     return this.client(ResourceGroupsTaggingAPIClient);

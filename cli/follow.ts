@@ -1,5 +1,6 @@
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, type HistoryEvent, ListExecutionsCommand, paginateGetExecutionHistory } from '@aws-sdk/client-sfn';
+import type { DeployState } from '../shared/deploy/state.js';
 import { formatDuration } from '../shared/notify/render.js';
 import { verdictInputs } from '../shared/watch/watch.js';
 import type { Context } from './context.js';
@@ -68,7 +69,7 @@ interface RolloutLine {
 
 export class DeployFollower {
   private seen = 0;
-  private open?: { step: string; at: number };
+  private open?: { step: string; at: number; label: string };
   private lineOpen = false;
   private rollout = new Map<string, string>();
   private failedStep?: string;
@@ -136,12 +137,16 @@ export class DeployFollower {
       const failed = entered.endsWith(' failed') ? entered.slice(0, -' failed'.length) : undefined;
       if (failed && STEP_LABELS[failed]) this.failedStep = failed;
       if (event.type === 'TaskStateEntered') {
-        this.open = { step: entered, at };
         let label = STEP_LABELS[entered] ?? entered;
         if (entered === 'Promote') {
           const release = await releaseOf(this.ctx, this.app, this.name);
           if (release) label = `Promoting ${release.id}`;
         }
+        if (entered === 'Watch') {
+          const deadline = await this.rolloutDeadline(event.id);
+          if (deadline !== undefined) label = `${label} (deadline ${formatDuration(deadline * 1000)})`;
+        }
+        this.open = { step: entered, at, label };
         if (this.lineOpen) this.io.out('\n');
         this.io.out(`${label}... `);
         this.lineOpen = true;
@@ -152,13 +157,37 @@ export class DeployFollower {
     }
   }
 
+  /**
+   * The deadline Prepare gave this rollout (`watch.deadlineSeconds`, shared/rollout/deadline.ts), from
+   * the input of the Watch state entered as event `eventId`. The polling above reads the history
+   * without execution data; this reads it with, newest first, once per deploy.
+   */
+  private async rolloutDeadline(eventId: number | undefined): Promise<number | undefined> {
+    const pages = paginateGetExecutionHistory(
+      { client: this.ctx.aws.sfn, pageSize: 20 },
+      { executionArn: executionArn(this.ctx.rack.stateMachineArn, this.name), includeExecutionData: true, reverseOrder: true },
+    );
+    for await (const page of pages) {
+      const entered = page.events?.find((e) => e.id === eventId)?.stateEnteredEventDetails;
+      if (!entered) continue;
+      try {
+        const seconds = (JSON.parse(entered.input ?? '{}') as Partial<DeployState>).watch?.deadlineSeconds;
+        return typeof seconds === 'number' ? seconds : undefined;
+      } catch {
+        // an input Step Functions truncated is no JSON: the line goes without the deadline
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
   private async close(result: 'OK' | 'FAILED', at: number): Promise<void> {
     const step = this.open!;
     this.open = undefined;
     const took = this.c.dim(`(${formatDuration(at - step.at)})`);
     const word = result === 'OK' ? this.c.green('OK') : this.c.red('FAILED');
     if (this.lineOpen) this.io.out(`${word} ${took}\n`);
-    else this.io.out(`${STEP_LABELS[step.step] ?? step.step}... ${word} ${took}\n`);
+    else this.io.out(`${step.label}... ${word} ${took}\n`);
     this.lineOpen = false;
     if (step.step === 'Release' && result === 'OK' && !this.releasePrinted) {
       const release = await releaseOf(this.ctx, this.app, this.name);

@@ -20,7 +20,7 @@ import { builtApp, type SimulatedApp } from './task-fate.js';
  * moto's ECR. Before that it does what the buildspec does with the build context: downloads it and
  * extracts it with the BuildSpec's own GNU tar command, and fails the build as `docker build` would
  * when a service's Dockerfile or context directory is not there. A test can make the next build of an
- * app end otherwise. What each image it pushes would serve over HTTP (local/task-fate.ts, from the
+ * app end otherwise, or have its StartBuild refused first (a transient error the Build state retries). What each image it pushes would serve over HTTP (local/task-fate.ts, from the
  * Dockerfile and the context's files) is kept for the ECS simulator's health checks.
  */
 export interface BuildScenario {
@@ -54,15 +54,31 @@ export class BuildSimulator {
     this.scenarios.set(app, scenario);
   }
 
+  private readonly refusals = new Map<string, { error: string; times: number }>();
+  /** StartBuild refusals answered so far, in order: the app and the error */
+  readonly refused: Array<{ app: string; error: string }> = [];
+
+  /** The next `times` StartBuild calls for this app are refused with a CodeBuild error (AccountLimitExceededException: the concurrent-build quota) before any build starts. */
+  refuse(app: string, error: string, times: number): void {
+    this.refusals.set(app, { error, times });
+  }
+
   integration(): Integration {
     return async (params: { ProjectName: string; EnvironmentVariablesOverride: Array<{ Name: string; Value: string }> }) => {
       const project = this.projects.get(params.ProjectName);
       if (!project) throw Object.assign(new Error(`Project cannot be found: ${params.ProjectName}`), { name: 'CodeBuild.ResourceNotFoundException' });
       const vars = Object.fromEntries(params.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value]));
-      this.builds.push({ project: params.ProjectName, environment: vars });
       const app = vars.RACKLESS_APP!;
+      const refusal = this.refusals.get(app);
+      if (refusal && refusal.times > 0) {
+        refusal.times--;
+        this.refused.push({ app, error: refusal.error });
+        // a service integration's error is the service's exception prefixed by the service name
+        throw Object.assign(new Error(`StartBuild refused (simulated): ${refusal.error}`), { name: `CodeBuild.${refusal.error}` });
+      }
       const scenario = this.scenarios.get(app) ?? { status: 'SUCCEEDED' };
       this.scenarios.delete(app);
+      this.builds.push({ project: params.ProjectName, environment: vars });
       const id = `${params.ProjectName}:${createHash('sha256')
         .update(vars.IMAGE_TAG ?? '')
         .digest('hex')

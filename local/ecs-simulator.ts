@@ -58,6 +58,15 @@ interface Owner {
 
 const sample = (name: string) => JSON.parse(readFileSync(`${ROOT}events/${name}.json`, 'utf8'));
 
+/** The sample under events/ each kind of failed task starts from. */
+const STOPPED_SAMPLE: Record<Exclude<TaskFate, { fate: 'runs' }>['fate'], string> = {
+  exits: 'ecs-task-stopped-exit-1',
+  oom: 'ecs-task-stopped-oom',
+  'cannot-start': 'ecs-task-stopped-cannot-pull',
+  unhealthy: 'ecs-task-stopped-health-check',
+  'container-unhealthy': 'ecs-task-stopped-health-check',
+};
+
 export interface RolloutRecord {
   app: string;
   service: string;
@@ -304,10 +313,16 @@ export class EcsSimulator {
 
   /** The STOPPED event of a task that failed as `fate` says, with the simulator's log line in its stream. */
   private async taskFailed(rollout: RolloutRecord, serviceName: string, fate: Exclude<TaskFate, { fate: 'runs' }>, taskId?: string): Promise<Record<string, any>> {
-    const base = sample(fate.fate === 'oom' ? 'ecs-task-stopped-oom' : fate.fate === 'exits' ? 'ecs-task-stopped-exit-1' : 'ecs-task-stopped-health-check');
-    const stopped = this.task(base, rollout, serviceName, taskId);
+    const stopped = this.task(sample(STOPPED_SAMPLE[fate.fate]), rollout, serviceName, taskId);
     const { detail } = stopped.event;
     detail.version = taskId ? 2 : 1;
+    if (fate.fate === 'cannot-start') {
+      // as the cannot-pull sample, TaskFailedToStart with the reason on the task and its container:
+      // the container never ran, so it has no exit code and printed nothing
+      detail.stoppedReason = fate.reason;
+      detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, reason: fate.reason }));
+      return stopped.event;
+    }
     if (fate.fate === 'exits') detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode: fate.exitCode }));
     if (fate.fate === 'oom') detail.containers = detail.containers.map((c: Record<string, unknown>) => ({ ...c, exitCode: 137 }));
     if (fate.fate === 'unhealthy') detail.stoppedReason = `Task failed ELB health checks in (target-group ${fate.targetGroupArn})`;

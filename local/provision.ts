@@ -1,7 +1,9 @@
 import { AutoScalingClient, PutLifecycleHookCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, CreateStackCommand, DescribeStackEventsCommand, DescribeStacksCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, UpdateContinuousBackupsCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { AuthorizeSecurityGroupEgressCommand, EC2Client, RevokeSecurityGroupEgressCommand } from '@aws-sdk/client-ec2';
+import { AssociateRouteTableCommand, AuthorizeSecurityGroupEgressCommand, EC2Client, RevokeSecurityGroupEgressCommand } from '@aws-sdk/client-ec2';
+import { CreateCapacityProviderCommand, ECSClient, PutClusterCapacityProvidersCommand } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client, ModifyLoadBalancerAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { LambdaClient, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
 import {
   PutBucketLifecycleConfigurationCommand,
@@ -11,10 +13,11 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { UpdateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ClientFactory } from '../shared/aws/clients.js';
-import { evaluateCondition, mapIntrinsics, parameterValues, presentResources, replaceReferences, type Template } from './template.js';
+import { brokenRules, evaluateCondition, mapIntrinsics, parameterValues, presentResources, replaceReferences, type Template } from './template.js';
 
 /**
  * Creates a rack in moto from the packaged template: moto's CloudFormation creates what it can;
@@ -22,6 +25,11 @@ import { evaluateCondition, mapIntrinsics, parameterValues, presentResources, re
  * by moto's CloudFormation itself (as stack outputs). Every gap is listed below with the reason and
  * what the local rack does instead — these are facts about moto 5.2.1, not a second description
  * of the rack: a resource or property the template gains that moto skips fails here, by name.
+ *
+ * Besides resources and properties, moto ignores the template's `Rules` (checked here, as
+ * CloudFormation checks them before it creates anything: brokenRules in local/template.ts) and the
+ * Auto Scaling group's CreationPolicy and UpdatePolicy (no instance signals there is nothing to wait
+ * for); it honours DeletionPolicy Retain, as CloudFormation does.
  */
 type Json = any;
 
@@ -107,6 +115,43 @@ export const SKIPPED_TYPES: Record<string, SkippedType> = {
       logicalId,
       reason: 'moto serves plain HTTP on loopback, so a TLS-only bucket policy would deny every request',
     }),
+  },
+  'AWS::ECS::CapacityProvider': {
+    gap: 'no CloudFormation support',
+    // Ref of a capacity provider is its name (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-capacityprovider.html)
+    references: (p, ctx) => ({
+      ref: literal(p.Name, 'CapacityProvider.Name'),
+      attributes: { Arn: `arn:aws:ecs:${ctx.region}:${ctx.account}:capacity-provider/${p.Name}` },
+    }),
+    provision: async (p, { aws }) => {
+      const group = p.AutoScalingGroupProvider;
+      await aws(ECSClient).send(
+        new CreateCapacityProviderCommand({
+          name: p.Name,
+          autoScalingGroupProvider: {
+            autoScalingGroupArn: group.AutoScalingGroupArn,
+            managedScaling: { status: group.ManagedScaling?.Status, targetCapacity: group.ManagedScaling?.TargetCapacity },
+            managedTerminationProtection: group.ManagedTerminationProtection,
+            managedDraining: group.ManagedDraining,
+          },
+        }),
+      );
+      return undefined;
+    },
+  },
+  'AWS::ECS::ClusterCapacityProviderAssociations': {
+    gap: 'no CloudFormation support',
+    // after AWS::ECS::CapacityProvider, which the template declares first and so is created first here
+    provision: async (p, { aws }) => {
+      await aws(ECSClient).send(
+        new PutClusterCapacityProvidersCommand({
+          cluster: p.Cluster,
+          capacityProviders: p.CapacityProviders,
+          defaultCapacityProviderStrategy: (p.DefaultCapacityProviderStrategy as Json[]).map((s) => ({ capacityProvider: s.CapacityProvider, weight: s.Weight, base: s.Base })),
+        }),
+      );
+      return undefined;
+    },
   },
   'AWS::EC2::SecurityGroupEgress': {
     gap: 'no CloudFormation support',
@@ -214,6 +259,38 @@ export const DROPPED_PROPERTIES: DroppedProperty[] = [
     },
   },
   {
+    // moto records the association in a registry of its own and leaves the route table unassociated;
+    // it reports the route table's id as the association's physical id
+    type: 'AWS::EC2::SubnetRouteTableAssociation',
+    property: 'SubnetId',
+    apply: async (subnet, routeTable, { aws }) => {
+      await aws(EC2Client).send(new AssociateRouteTableCommand({ RouteTableId: routeTable, SubnetId: subnet }));
+    },
+  },
+  {
+    type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
+    property: 'LoadBalancerAttributes',
+    apply: async (attributes, arn, { aws }) => {
+      await aws(ElasticLoadBalancingV2Client).send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: arn, Attributes: attributes }));
+    },
+  },
+  {
+    type: 'AWS::StepFunctions::StateMachine',
+    property: 'LoggingConfiguration',
+    apply: async (v, arn, { aws }) => {
+      await aws(SFNClient).send(
+        new UpdateStateMachineCommand({
+          stateMachineArn: arn,
+          loggingConfiguration: {
+            level: v.Level,
+            includeExecutionData: v.IncludeExecutionData,
+            destinations: (v.Destinations ?? []).map((d: Json) => ({ cloudWatchLogsLogGroup: { logGroupArn: d.CloudWatchLogsLogGroup.LogGroupArn } })),
+          },
+        }),
+      );
+    },
+  },
+  {
     type: 'AWS::AutoScaling::AutoScalingGroup',
     property: 'LifecycleHookSpecificationList',
     apply: async (hooks, group, { aws }) => {
@@ -312,6 +389,8 @@ export async function provisionStack(options: {
 }): Promise<ProvisionedStack> {
   const { template, stackName, aws, region, account } = options;
   const parameters = parameterValues(template, options.parameters);
+  const broken = brokenRules(template, parameters);
+  if (broken.length) throw new Error(`stack ${stackName} refused by the template's Rules, before anything was created: ${broken.join('; ')}`);
   const present = new Set(presentResources(template, parameters));
   let body: Template = noValueInLists(template, subAsJoin(structuredClone(template)), parameters);
   const skipped = [...present].filter((id) => SKIPPED_TYPES[template.Resources[id]!.Type]);

@@ -68,6 +68,17 @@ export class TaskTokenBus {
 
 type StateType = 'Task' | 'Choice' | 'Pass' | 'Fail' | 'Succeed' | 'Wait' | 'Parallel' | 'Map';
 
+/** A history event without the inputs and outputs its details carry. */
+function withoutExecutionData(event: HistoryEvent): HistoryEvent {
+  return Object.fromEntries(
+    Object.entries(event).map(([key, value]) => {
+      if (!key.endsWith('EventDetails') || typeof value !== 'object' || value === null) return [key, value];
+      const { input: _input, output: _output, ...rest } = value as Record<string, unknown>;
+      return [key, rest];
+    }),
+  ) as HistoryEvent;
+}
+
 interface HistoryEvent {
   id: number;
   previousEventId: number;
@@ -316,7 +327,8 @@ export class LocalStepFunctions {
           const name = event.state.name;
           exitCurrent();
           current = { name, type: machine.types[name] ?? 'Task' };
-          this.push(record, `${current.type}StateEntered`, { stateEnteredEventDetails: { name } });
+          // the state's input, as GetExecutionHistory returns it with includeExecutionData (its default)
+          this.push(record, `${current.type}StateEntered`, { stateEnteredEventDetails: { name, input: JSON.stringify(event.state.input ?? null) } });
           record.statesEntered.push(name);
           this.entered.push([record.name, name]);
           for (const waiter of this.enteredWaiters.filter((w) => w.execution === record.name && w.state === name)) {
@@ -402,7 +414,9 @@ export class LocalStepFunctions {
       case 'GetExecutionHistory': {
         const record = this.executions.get(input.executionArn);
         if (!record) return forward();
-        const events = input.reverseOrder ? [...record.history].reverse() : record.history;
+        const all = input.reverseOrder ? [...record.history].reverse() : record.history;
+        // "whether execution data (input or output of a history event) is returned. The default is true" (GetExecutionHistory)
+        const events = input.includeExecutionData === false ? all.map(withoutExecutionData) : all;
         const start = Number(input.nextToken ?? 0);
         const size = Math.min(Number(input.maxResults) || 100, 1000);
         return { events: events.slice(start, start + size), ...(start + size < events.length ? { nextToken: String(start + size) } : {}) };

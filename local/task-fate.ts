@@ -20,7 +20,10 @@ import { dockerfileInstructions } from '../shared/manifest/dockerfile.js';
  *    `false`) — an essential container that ends, even with 0, stops its task. Every other command is a
  *    program that keeps running and succeeds (so `migrate && exit 3` exits 3, `x || exit 3` does not;
  *    `sleep 60` runs: whether ECS saw the task steady first is a race the simulator does not play).
- *    Exec form: `true`, `false`, `echo`, `printf` end likewise.
+ *    Exec form: `true`, `false`, `echo`, `printf` end likewise; a shell built-in that is no program
+ *    (`[exit, "1"]`: `exit`, `export`, `set`… — no shell runs an exec-form command) cannot start:
+ *    the task stops with TaskFailedToStart and "CannotStartContainerError: … executable file not
+ *    found in $PATH", and the container has no exit code.
  *  - Memory. The simulator is told how much memory the process uses by the container's environment
  *    variable SIMULATE_MEMORY_MB (MiB; a manifest's `environment: [SIMULATE_MEMORY_MB=1024]`). Above the
  *    hard limit — the container's `memory`, else the task's `memory` (memoryReservation is soft, and
@@ -86,6 +89,8 @@ export interface FateInputs {
 
 export type TaskFate =
   | { fate: 'runs' }
+  /** the container cannot start: `reason` is the stopped reason ECS gives (stop code TaskFailedToStart) */
+  | { fate: 'cannot-start'; reason: string; why: string }
   /** the essential container ends by itself */
   | { fate: 'exits'; exitCode: number; why: string }
   | { fate: 'oom'; usedMb: number; limitMb: number; why: string }
@@ -207,6 +212,32 @@ export function shellEnd(script: string): CommandEnd {
     status = code ?? 0;
   }
   return running ? { ended: false, code: 0 } : { ended: true, code: status };
+}
+
+/**
+ * Shell built-ins that are no program on any image's PATH: POSIX's special built-ins (but `.`, a
+ * directory too; https://www.gnu.org/software/bash/manual/html_node/Special-Builtins.html) and bash's
+ * `source`. An exec-form command runs no shell, so the runtime looks for one as a file and fails to
+ * start the container.
+ */
+const SHELL_ONLY = new Set(['break', ':', 'continue', 'eval', 'exec', 'exit', 'export', 'readonly', 'return', 'set', 'shift', 'times', 'trap', 'unset', 'source']);
+
+/** The program an exec-form command names that cannot exist as a file (a shell built-in), if it names one. */
+export function shellOnlyProgram(argv: string[]): string | undefined {
+  const name = argv[0];
+  return name !== undefined && !name.includes('/') && SHELL_ONLY.has(name) ? name : undefined;
+}
+
+/**
+ * The stopped reason of a container whose program is not found, on the ECS-optimized AMI's Docker:
+ * ECS's prefix (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cannot-start-container.html,
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html: "CannotStartContainerError:
+ * <reason>") before the Docker daemon's error, whose last part is runc's
+ * ("unable to start container process: exec: …: executable file not found in $PATH",
+ * https://github.com/opencontainers/runc/issues/4713).
+ */
+export function cannotStartReason(program: string): string {
+  return `CannotStartContainerError: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown`;
 }
 
 /** How an exec-form command (entryPoint + command) ends. */
@@ -396,6 +427,14 @@ export function circuitBreakerThreshold(desiredCount: number): number {
 export function taskFate(inputs: FateInputs): TaskFate {
   const { container } = inputs;
   const argv = [...(container.entryPoint ?? []), ...(container.command ?? [])];
+  const builtin = shellOnlyProgram(argv);
+  if (builtin) {
+    return {
+      fate: 'cannot-start',
+      reason: cannotStartReason(builtin),
+      why: `${SIMULATED} the container's command (${shown(argv)}) is in exec form and "${builtin}" is a shell built-in, not a program: the container cannot start (a string command runs in sh -c)`,
+    };
+  }
   const end = commandEnd(argv);
   if (end.ended) {
     return { fate: 'exits', exitCode: end.code, why: `${SIMULATED} the container's command (${shown(argv)}) ends with exit code ${end.code}` };
@@ -414,7 +453,8 @@ export function taskFate(inputs: FateInputs): TaskFate {
   const failures: TaskFate[] = [];
   const probe = container.healthCheck?.command ?? [];
   if (probe[0] === 'CMD-SHELL' || probe[0] === 'CMD') {
-    const result = probe[0] === 'CMD-SHELL' ? shellEnd(probe.slice(1).join(' ')) : commandEnd(probe.slice(1));
+    // a CMD probe naming a shell built-in cannot run: every check fails (exit code of the exec: 127, say)
+    const result = probe[0] === 'CMD-SHELL' ? shellEnd(probe.slice(1).join(' ')) : shellOnlyProgram(probe.slice(1)) ? { ended: true, code: 127 } : commandEnd(probe.slice(1));
     if (result.ended && result.code !== 0) {
       const hc = container.healthCheck!;
       failures.push({

@@ -21,13 +21,13 @@ export interface Template {
   [k: string]: unknown;
 }
 
-/** The files the packaged template is made from: serverless.yml, the state machines, the plugins' versions. */
+/** The files the packaged template is made from: serverless.yml, the state machines, the plugins (ours and their versions). */
 function templateInputs(): string[] {
   const machines = readdirSync(join(ROOT, 'state-machines'))
     .filter((f) => f.endsWith('.yml'))
     .sort()
     .map((f) => join(ROOT, 'state-machines', f));
-  return [join(ROOT, 'serverless.yml'), ...machines, join(ROOT, 'package-lock.json')];
+  return [join(ROOT, 'serverless.yml'), ...machines, join(ROOT, 'scripts', 'template-rules.cjs'), join(ROOT, 'package-lock.json')];
 }
 
 function inputsDigest(stage: string, region: string): string {
@@ -105,12 +105,78 @@ export function evaluateCondition(template: Template, name: string, parameters: 
   return value(condition) === true;
 }
 
-/** The stack's parameter values: the template's defaults under the ones given. */
+/**
+ * The template's Rules that these parameter values break, each as `<rule>: <AssertDescription>`, judged
+ * as CloudFormation does before it creates or updates a stack
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-rules.html):
+ * a rule whose RuleCondition holds (or that has none) must have every Assert hold. A list parameter's
+ * value is its comma-separated members ('' is ['']); a Systems Manager parameter type's is its key.
+ * Fn::RefAll, Fn::ValueOf and Fn::ValueOfAll ask AWS about resources and are refused here.
+ */
+export function brokenRules(template: Template, parameters: Record<string, string>): string[] {
+  const rules = (template.Rules ?? {}) as Record<string, { RuleCondition?: Json; Assertions: Array<{ Assert: Json; AssertDescription?: string }> }>;
+  const list = (name: string) => /^(CommaDelimitedList|List<)/.test(template.Parameters?.[name]?.Type ?? '');
+  const value = (rule: string, node: Json): Json => {
+    if (Array.isArray(node)) return node.map((n) => value(rule, n));
+    if (!node || typeof node !== 'object') return node;
+    const [key] = Object.keys(node);
+    const arg = node[key!];
+    const strings = (n: Json): string[] => {
+      const v = value(rule, n);
+      if (!Array.isArray(v)) throw new Error(`rule ${rule}: ${key} needs a list, got ${JSON.stringify(v)}`);
+      return v.map(String);
+    };
+    switch (key) {
+      case 'Ref':
+        if (!(arg in parameters)) throw new Error(`rule ${rule} refers to ${arg}, which is not a parameter of the stack`);
+        return list(arg) ? parameters[arg]!.split(',') : parameters[arg];
+      case 'Fn::Equals':
+        return JSON.stringify(value(rule, arg[0])) === JSON.stringify(value(rule, arg[1]));
+      case 'Fn::Not':
+        return !value(rule, arg[0]);
+      case 'Fn::And':
+        return arg.every((a: Json) => value(rule, a));
+      case 'Fn::Or':
+        return arg.some((a: Json) => value(rule, a));
+      case 'Fn::Contains':
+        return strings(arg[0]).includes(String(value(rule, arg[1])));
+      case 'Fn::EachMemberEquals':
+        return strings(arg[0]).every((m) => m === String(value(rule, arg[1])));
+      case 'Fn::EachMemberIn': {
+        const allowed = strings(arg[1]);
+        return strings(arg[0]).every((m) => allowed.includes(m));
+      }
+    }
+    throw new Error(`rule ${rule}: ${key} is not a rule function the local rack evaluates`);
+  };
+  const broken: string[] = [];
+  for (const [name, rule] of Object.entries(rules)) {
+    if (rule.RuleCondition !== undefined && value(name, rule.RuleCondition) !== true) continue;
+    for (const assertion of rule.Assertions) if (value(name, assertion.Assert) !== true) broken.push(`${name}: ${assertion.AssertDescription ?? JSON.stringify(assertion.Assert)}`);
+  }
+  return broken;
+}
+
+/**
+ * The stack's parameter values: the template's defaults under the ones given, each checked against its
+ * String constraints as CloudFormation checks them before it creates anything (AllowedPattern,
+ * AllowedValues, MaxLength: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html).
+ */
 export function parameterValues(template: Template, given: Record<string, string> = {}): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, parameter] of Object.entries(template.Parameters ?? {})) values[name] = given[name] ?? String(parameter.Default ?? '');
   for (const name of Object.keys(given)) {
     if (!(name in values)) throw new Error(`the template has no parameter ${name} (it has ${Object.keys(values).join(', ')})`);
+  }
+  for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+    const value = values[name]!;
+    const refuse = (why: string) => {
+      throw new Error(`the template's parameter ${name}: ${JSON.stringify(value)} ${why}${parameter.ConstraintDescription ? `: ${parameter.ConstraintDescription}` : ''}`);
+    };
+    if (parameter.Type !== 'String') continue;
+    if (typeof parameter.AllowedPattern === 'string' && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)) refuse(`does not match ${parameter.AllowedPattern}`);
+    if (Array.isArray(parameter.AllowedValues) && !parameter.AllowedValues.map(String).includes(value)) refuse(`is not one of ${parameter.AllowedValues.join(', ')}`);
+    if (typeof parameter.MaxLength === 'number' && value.length > parameter.MaxLength) refuse(`is longer than ${parameter.MaxLength}`);
   }
   return values;
 }

@@ -26,7 +26,7 @@ export const ENV_NAMES = {
   ECR_PREFIX: 'prefix of per-app ECR repositories',
   LOG_GROUP_PREFIX: 'prefix of per-app CloudWatch log groups',
   DEREGISTRATION_DELAY: 'target group deregistration delay in seconds',
-  WATCH_DEADLINE_SECONDS: 'hard deadline for a rollout',
+  WATCH_DEADLINE_SECONDS: "cap on a rollout's deadline (each deploy's own follows its manifest; a manifest over the cap is refused)",
   FAIL_FAST_STOPS: 'failed task starts before a deploy fails',
   ALARM_WINDOW_SECONDS: 'storm-suppression window for crash alarms',
   DRAIN_MAX_SECONDS: 'longest an instance drain may take before CONTINUE with a warning',

@@ -60,6 +60,14 @@ export class Superseded extends RacklessError {
   override readonly name = 'Superseded';
 }
 
+/**
+ * A deploy step found its app's deploy lock no longer its own (held by another deploy, or released):
+ * the step refused to change the app (shared/queue/lease.ts).
+ */
+export class LockLost extends RacklessError {
+  override readonly name = 'LockLost';
+}
+
 /** An app, release or build that a request names does not exist. */
 export class NotFound extends RacklessError {
   override readonly name = 'NotFound';

@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { DEFAULT_DEREGISTRATION_DELAY } from './manifest/defaults.js';
 import { appNames } from './names.js';
 
 /** The rack's settings as the deploy steps see them; read once per cold start. */
@@ -13,13 +14,28 @@ export interface Rack {
   vpcId: string;
   loadBalancerDns: string;
   deregistrationDelay: number;
-  watchDeadlineSeconds: number;
+  /** the longest rollout deadline a deploy may have; each deploy's own follows its manifest (shared/rollout/deadline.ts) */
+  watchDeadlineCapSeconds: number;
   failFastStops: number;
   ecrPrefix: string;
   logGroupPrefix: string;
   /** apps may name this account's Secrets Manager secrets (rack parameter appSecretsManager) */
   secretsManager: boolean;
 }
+
+/**
+ * The rack parameters' defaults when the environment does not set them. serverless.yml's `params`
+ * give the same values to every function (test/infra/rack-defaults.test.ts holds them equal).
+ */
+export const RACK_DEFAULTS = Object.freeze({
+  deregistrationDelay: DEFAULT_DEREGISTRATION_DELAY,
+  // a deploy holds its app's lock while it waits: no rollout may ask for more than half an hour
+  watchDeadlineSeconds: 1800,
+  // unexpected stops of the new task definition before the deploy fails (ECS's circuit breaker needs
+  // max(3, ½·desired) up to 200): 3 tolerates one or two stray failures, judges a crash loop in two
+  // rounds of task starts for a 2-task service (bench/rollout-model.ts)
+  failFastStops: 3,
+});
 
 export function rackOf(config: Config): Rack {
   const name = config.str('RACK_NAME');
@@ -33,9 +49,9 @@ export function rackOf(config: Config): Rack {
     ...(https ? { httpsListenerArn: https } : {}),
     vpcId: config.str('VPC_ID'),
     loadBalancerDns: config.str('LOAD_BALANCER_DNS', ''),
-    deregistrationDelay: config.int('DEREGISTRATION_DELAY', 30),
-    watchDeadlineSeconds: config.int('WATCH_DEADLINE_SECONDS', 1800),
-    failFastStops: config.int('FAIL_FAST_STOPS', 3),
+    deregistrationDelay: config.int('DEREGISTRATION_DELAY', RACK_DEFAULTS.deregistrationDelay),
+    watchDeadlineCapSeconds: config.int('WATCH_DEADLINE_SECONDS', RACK_DEFAULTS.watchDeadlineSeconds),
+    failFastStops: config.int('FAIL_FAST_STOPS', RACK_DEFAULTS.failFastStops),
     ecrPrefix: config.str('ECR_PREFIX', name),
     logGroupPrefix: config.str('LOG_GROUP_PREFIX', `/rackless/${name}`),
     secretsManager: config.str('APP_SECRETS_MANAGER', 'false') === 'true',

@@ -39,6 +39,7 @@ function containerView(container: ContainerDefinition | undefined, task: Pick<Ta
     memory: String(task?.memory ?? ''),
     port: (container.portMappings ?? []).map((p) => String(p.containerPort)).join(','),
     'health check': container.healthCheck?.command ? JSON.stringify(container.healthCheck.command) : '',
+    'stop timeout': container.stopTimeout !== undefined ? `${container.stopTimeout} s` : '',
   };
   // RACKLESS_RELEASE differs on every release by design
   for (const e of container.environment ?? []) if (e.name && e.name !== 'RACKLESS_RELEASE') view[`env ${e.name}`] = e.value ?? '';

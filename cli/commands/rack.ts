@@ -65,6 +65,7 @@ export async function rackUninstall(options: GlobalOptions & { yes?: boolean; fo
   const deps: RackRemovalDeps = {
     ...base,
     cfn: ctx.aws.cfn,
+    asg: ctx.aws.asg,
     tagging: ctx.aws.tagging,
     stackId,
     retained: await retainedOnDelete(ctx.aws.cfn, stackId),
@@ -84,6 +85,7 @@ export async function rackUninstall(options: GlobalOptions & { yes?: boolean; fo
   for (const b of inventory.buckets) say(`  bucket ${b.bucket}: ${b.versions} object versions and delete markers, then the bucket\n`);
   say(`  stack ${ctx.rack.name}: ${inventory.stackResources.length} resources (${[...types].map(([t, n]) => `${n} ${t}`).join(', ')})\n`);
   if (running.length) say(`  and stops the running deploys ${running.join(', ')}\n`);
+  say(`  (first turning off the scale-in protection of the stack's instances, which would hold the deletion)\n`);
   for (const r of inventory.retained) say(`Kept: ${r.logicalId} (${r.type}) ${r.physicalId}: the template marks it DeletionPolicy Retain\n`);
   for (const s of inventory.apps.flatMap((a) => a.skipped)) say(`Left as it is: ${s.kind} ${s.name} (${s.reason})\n`);
   await confirm(io, `Uninstall rack ${ctx.rack.name} and delete everything listed?`, options.yes);

@@ -1,4 +1,4 @@
-// AWS calls: sns:Publish, logs:GetLogEvents, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem
+// AWS calls: sns:Publish, logs:GetLogEvents, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:BatchGetItem
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -8,7 +8,8 @@ import { dynamoIdempotency } from '../../shared/aws/idempotency.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type NotifyDeps, notify } from '../../shared/deploy/notify.js';
 import type { DeployState } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { rackOf } from '../../shared/rack.js';
 
 export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): NotifyDeps {
@@ -27,7 +28,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): NotifyDep
 
 /** Notify: record the outcome and publish it, once per outcome however often it is retried. */
 export function makeHandler(deps: NotifyDeps) {
-  return lambda('notify', async (state: DeployState) => notify(state, deps));
+  return deployStep('notify', deps, async (state: DeployState) => notify(state, deps));
 }
 
 export const handler = production({ depsFromEnv, makeHandler });

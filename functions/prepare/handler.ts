@@ -8,7 +8,8 @@ import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type PrepareDeps, prepare } from '../../shared/deploy/prepare.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { accountOf, partitionOf, rackOf } from '../../shared/rack.js';
 import { imageResolver } from '../../shared/images/resolve.js';
 import type { Context } from 'aws-lambda';
@@ -37,7 +38,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 }
 
 export function makeHandler(deps: Deps) {
-  return lambda('prepare', async (state: DeployState, context: Context) => {
+  return deployStep('prepare', deps, async (state: DeployState, context: Context) => {
     const started = deps.now();
     return withTiming(
       await prepare(state, {

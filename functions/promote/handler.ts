@@ -2,14 +2,14 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { putServiceAlarms } from '../../shared/aws/alarms.js';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import type { Store } from '../../shared/aws/store.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { promote } from '../../shared/deploy/promote.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { type Rack, rackOf } from '../../shared/rack.js';
 
 export interface Deps {
@@ -36,13 +36,9 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 }
 
 export function makeHandler(deps: Deps) {
-  const { cloudwatch, rack, alarmTopicArn } = deps;
-  return lambda('promote', async (state: DeployState) => {
+  return deployStep('promote', deps, async (state: DeployState) => {
     const started = deps.now();
-    const promoted = await promote(state, {
-      ...deps,
-      afterService: (service, current) => putServiceAlarms(cloudwatch, { rack, app: current.app, service, manifest: current.manifest!, alarmTopicArn }),
-    });
+    const promoted = await promote(state, deps);
     return withTiming(promoted, 'Promote', started, deps.now());
   });
 }

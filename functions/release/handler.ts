@@ -10,7 +10,8 @@ import { configOf, type Env } from '../../shared/config.js';
 import { type ReleaseDeps, release } from '../../shared/deploy/release.js';
 import { imageResolver } from '../../shared/images/resolve.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { accountOf, partitionOf, rackOf } from '../../shared/rack.js';
 
 /** Release's dependencies but the account and partition, which come from the invocation's ARN. */
@@ -31,7 +32,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 }
 
 export function makeHandler(deps: Deps) {
-  return lambda('release', async (state: DeployState, context: Context) => {
+  return deployStep('release', deps, async (state: DeployState, context: Context) => {
     const started = deps.now();
     // the build ran between Prepare's end and now
     const prepared = state.timings.at(-1);

@@ -1,4 +1,4 @@
-// AWS calls: ecs:DescribeServices, ecs:UpdateService, ecs:DeleteService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, elasticloadbalancing:DeleteTargetGroup, cloudwatch:DescribeAlarms, cloudwatch:ListTagsForResource, cloudwatch:DeleteAlarms, dynamodb:GetItem
+// AWS calls: ecs:DescribeServices, ecs:UpdateService, ecs:DeleteService, elasticloadbalancing:DescribeTargetGroups, elasticloadbalancing:DescribeTags, elasticloadbalancing:DescribeRules, elasticloadbalancing:DeleteRule, elasticloadbalancing:DeleteTargetGroup, cloudwatch:DescribeAlarms, cloudwatch:ListTagsForResource, cloudwatch:DeleteAlarms, dynamodb:GetItem, dynamodb:UpdateItem
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -7,7 +7,8 @@ import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type RetireDeps, retire } from '../../shared/deploy/retire.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { rackOf } from '../../shared/rack.js';
 
 export type Deps = RetireDeps & { now: Clock };
@@ -26,7 +27,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 
 /** Retire: delete the services the new manifest dropped, once the new release is serving. */
 export function makeHandler(deps: Deps) {
-  return lambda('retire', async (state: DeployState) => {
+  return deployStep('retire', deps, async (state: DeployState) => {
     const started = deps.now();
     const retired = await retire(state, deps);
     return retired.retired?.length ? withTiming(retired, 'Retire', started, deps.now()) : retired;

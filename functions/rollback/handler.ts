@@ -7,7 +7,8 @@ import { type Clock, storeOf } from '../../shared/aws/deps.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type RollbackDeps, rollback } from '../../shared/deploy/rollback.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { rackOf } from '../../shared/rack.js';
 
 export type Deps = RollbackDeps & { now: Clock };
@@ -18,7 +19,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 }
 
 export function makeHandler(deps: Deps) {
-  return lambda('rollback', async (state: DeployState) => {
+  return deployStep('rollback', deps, async (state: DeployState) => {
     const started = deps.now();
     return withTiming(await rollback(state, deps), 'Rollback', started, deps.now());
   });

@@ -1,11 +1,12 @@
-// AWS calls: ecs:DescribeServices, dynamodb:GetItem, dynamodb:UpdateItem
+// AWS calls: ecs:DescribeServices, dynamodb:GetItem, dynamodb:UpdateItem, dynamodb:BatchGetItem
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { ClientFactory } from '../../shared/aws/clients.js';
 import { type Clock, senderOf, storeOf } from '../../shared/aws/deps.js';
 import { configOf, type Env } from '../../shared/config.js';
 import { type DeployState, withTiming } from '../../shared/deploy/state.js';
 import { verifyAtDeadline, type WatchDeps } from '../../shared/deploy/watch.js';
-import { lambda, production } from '../../shared/handler.js';
+import { production } from '../../shared/handler.js';
+import { deployStep } from '../../shared/queue/lease.js';
 import { rackOf } from '../../shared/rack.js';
 
 export type Deps = WatchDeps & { now: Clock };
@@ -17,7 +18,7 @@ export function depsFromEnv(env: Env, aws: ClientFactory, now: Clock): Deps {
 
 /** Verify: the rollout deadline passed; one DescribeServices decides instead of failing blind. */
 export function makeHandler(deps: Deps) {
-  return lambda('verify', async (state: DeployState) => {
+  return deployStep('verify', deps, async (state: DeployState) => {
     const { failure: _timeout, ...rest } = state;
     const started = deps.now();
     return withTiming(await verifyAtDeadline(rest, deps), 'Verify', started, deps.now());

@@ -2,6 +2,7 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   ListTagsForResourceCommand,
+  type MetricAlarm,
   PutMetricAlarmCommand,
   type CloudWatchClient,
   type PutMetricAlarmCommandInput,
@@ -103,25 +104,93 @@ export function serviceAlarmNames(rack: string, app: string, service: string): s
   return ALARM_METRICS.map((metric) => alarmName(rack, app, service, metric));
 }
 
-/** Throws NotOwned when an alarm of these names exists and is tagged for another app or rack. */
-export async function assertAlarmsOwned(cloudwatch: CloudWatchClient, names: string[], rack: string, app: string): Promise<void> {
+/** The metric alarms of these names that exist, as DescribeAlarms returns them. */
+export async function describeAlarms(cloudwatch: CloudWatchClient, names: string[]): Promise<MetricAlarm[]> {
+  const found: MetricAlarm[] = [];
   // DescribeAlarms takes at most 100 names
   for (let i = 0; i < names.length; i += 100) {
-    const found = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm'] }));
-    for (const alarm of found.MetricAlarms ?? []) {
-      const tags = await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: alarm.AlarmArn }));
-      assertOwned('CloudWatch alarm', alarm.AlarmName ?? '', tagMap(tags.Tags), rack, app);
-    }
+    const res = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm'] }));
+    found.push(...(res.MetricAlarms ?? []));
+  }
+  return found;
+}
+
+/** Throws NotOwned when one of these alarms is tagged for another app or rack. */
+async function assertOwnedAlarms(cloudwatch: CloudWatchClient, alarms: MetricAlarm[], rack: string, app: string): Promise<void> {
+  for (const alarm of alarms) {
+    const tags = await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: alarm.AlarmArn }));
+    assertOwned('CloudWatch alarm', alarm.AlarmName ?? '', tagMap(tags.Tags), rack, app);
   }
 }
 
-export async function putServiceAlarms(cloudwatch: CloudWatchClient, args: Parameters<typeof serviceAlarms>[0]): Promise<void> {
-  await assertAlarmsOwned(cloudwatch, serviceAlarmNames(args.rack.name, args.app, args.service.service), args.rack.name, args.app);
-  const alarms = serviceAlarms(args);
-  for (const alarm of alarms) await cloudwatch.send(new PutMetricAlarmCommand(alarm));
-  // a service that lost its port loses its load balancer alarms
-  if (!alarms.some((a) => a.MetricName === 'UnHealthyHostCount')) {
-    const names = ['unhealthy', '5xx'].map((m) => alarmName(args.rack.name, args.app, args.service.service, m));
-    await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
-  }
+/** Throws NotOwned when an alarm of these names exists and is tagged for another app or rack. */
+export async function assertAlarmsOwned(cloudwatch: CloudWatchClient, names: string[], rack: string, app: string): Promise<void> {
+  await assertOwnedAlarms(cloudwatch, await describeAlarms(cloudwatch, names), rack, app);
+}
+
+const sameList = (a: string[] | undefined, b: string[] | undefined) => JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort());
+const dimensionsOf = (d: Array<{ Name?: string; Value?: string }> | undefined) => (d ?? []).map((x) => `${x.Name}=${x.Value}`);
+
+/**
+ * Pure: whether PutMetricAlarm would change the alarm, in the fields Rackless sets. Tags are not
+ * compared: PutMetricAlarm ignores them on an existing alarm (PutMetricAlarm, Tags: "If you are using
+ * this operation to update an existing alarm, any tags you specify in this parameter are ignored").
+ */
+export function alarmDiffers(current: MetricAlarm, wanted: PutMetricAlarmCommandInput): boolean {
+  return (
+    current.AlarmDescription !== wanted.AlarmDescription ||
+    !sameList(current.AlarmActions, wanted.AlarmActions) ||
+    !sameList(current.OKActions, wanted.OKActions) ||
+    !sameList(current.InsufficientDataActions, wanted.InsufficientDataActions) ||
+    current.TreatMissingData !== wanted.TreatMissingData ||
+    current.Namespace !== wanted.Namespace ||
+    current.MetricName !== wanted.MetricName ||
+    !sameList(dimensionsOf(current.Dimensions), dimensionsOf(wanted.Dimensions)) ||
+    current.Statistic !== wanted.Statistic ||
+    current.Period !== wanted.Period ||
+    current.EvaluationPeriods !== wanted.EvaluationPeriods ||
+    current.Threshold !== wanted.Threshold ||
+    current.ComparisonOperator !== wanted.ComparisonOperator ||
+    // Rackless leaves these unset: an alarm with one was changed by hand
+    current.ActionsEnabled === false ||
+    current.DatapointsToAlarm !== undefined ||
+    current.Unit !== undefined ||
+    current.ExtendedStatistic !== undefined
+  );
+}
+
+/** Pure: the alarms to put (new or different) and the names to delete (those the service no longer has). */
+export function alarmChanges(wanted: PutMetricAlarmCommandInput[], current: MetricAlarm[], names: string[]): { put: PutMetricAlarmCommandInput[]; remove: string[] } {
+  const byName = new Map(current.map((a) => [a.AlarmName, a]));
+  const put = wanted.filter((w) => {
+    const now = byName.get(w.AlarmName);
+    return !now || alarmDiffers(now, w);
+  });
+  const kept = new Set(wanted.map((w) => w.AlarmName));
+  return { put, remove: names.filter((n) => !kept.has(n) && byName.has(n)) };
+}
+
+/**
+ * The service's alarms as its manifest says, writing only the alarms that differ from the ones there
+ * (`current`: DescribeAlarms of the service's alarm names) and deleting those it no longer has (a
+ * service that lost its port loses its load balancer alarms). An alarm is overwritten or deleted only
+ * when it is this app's.
+ */
+export async function syncServiceAlarms(
+  cloudwatch: CloudWatchClient,
+  args: Parameters<typeof serviceAlarms>[0],
+  current: MetricAlarm[],
+): Promise<{ put: string[]; removed: string[] }> {
+  const names = serviceAlarmNames(args.rack.name, args.app, args.service.service);
+  const { put, remove } = alarmChanges(serviceAlarms(args), current, names);
+  const touched = new Set([...put.map((p) => p.AlarmName), ...remove]);
+  await assertOwnedAlarms(
+    cloudwatch,
+    current.filter((a) => touched.has(a.AlarmName)),
+    args.rack.name,
+    args.app,
+  );
+  for (const alarm of put) await cloudwatch.send(new PutMetricAlarmCommand(alarm));
+  if (remove.length) await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: remove }));
+  return { put: put.map((p) => p.AlarmName!), removed: remove };
 }

@@ -31,11 +31,13 @@ import {
   type LockItem,
   type NewWatch,
   type QueueItem,
+  type RecordedFacts,
   type ReleaseRecord,
   type ReleaseStatus,
   type Store,
   WATCH_TTL_SECONDS,
-  type WatchPointer,
+  type WatchHeader,
+  type WatchLink,
   type WatchRecord,
 } from './store.js';
 
@@ -49,10 +51,14 @@ import {
  *   APP#<app> / QUEUE#<execution>    a deploy in the app's queue (TTL 7 days: the ordering rule's memory)
  *   index `sweep` (sparse, keys only) LOCK items and waiting QUEUE items: what the queue sweep visits
  *   APP#<app> / EVENT#<time>#<id>    per-app event history (TTL)
- *   WATCH#<execution> / WATCH        a rollout being watched: token, deployments, and per deployment i
- *                                    its outcome `o<i>`, stopped task ARNs `t<i>` (a string set), last stop `l<i>`
- *   DEPLOYMENT#<id> / WATCH|OUTCOME  which watch follows the deployment; its outcome before there was one
- *   TASKDEF#<arn> / WATCH|STOPS      which watch follows the task definition; its stops before there was one
+ *   WATCH#<execution> / WATCH        a rollout being watched: token, status, verdict, `pending` (a number set:
+ *                                    the indices of the deployments not yet completed)
+ *   WATCH#<execution> / DEPLOYMENTS  the deployments it watches (read when it closes, never written again)
+ *   DEPLOYMENT#<id> / WATCH          one deployment: its outcome, and the watch it is linked to (execution, index)
+ *   TASKDEF#<arn> / WATCH            one task definition: its unexpectedly stopped tasks (a string set), the
+ *                                    last one, and the watch it is linked to
+ *                                    An event and the watch's registration each update the item and read
+ *                                    it back in one call, so whichever comes second sees the other.
  *   ALARM#<service> / STATE          a service's alarm windows and episode (storm suppression)
  *   SEEN#<key> / SEEN                dedupe of at-least-once events (TTL)
  *   RACK / DOMAINS                   every app's claimed hosts, versioned (one item: a claim is one conditional write)
@@ -65,10 +71,9 @@ type Item = Record<string, unknown>;
 
 const appKey = (app: string) => `APP#${app}`;
 const watchKey = (execution: string) => ({ pk: `WATCH#${execution}`, sk: 'WATCH' });
-const deploymentPointerKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'WATCH' });
-const outcomeKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'OUTCOME' });
-const taskDefinitionPointerKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'WATCH' });
-const stopsKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'STOPS' });
+const watchDeploymentsKey = (execution: string) => ({ pk: `WATCH#${execution}`, sk: 'DEPLOYMENTS' });
+const deploymentKey = (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'WATCH' });
+const taskDefinitionKey = (arn: string) => ({ pk: `TASKDEF#${arn}`, sk: 'WATCH' });
 const alarmKey = (serviceName: string) => ({ pk: `ALARM#${serviceName}`, sk: 'STATE' });
 const DOMAINS_KEY = { pk: 'RACK', sk: 'DOMAINS' };
 /** The sparse index of held locks and waiting deploys (serverless.yml: Table, GlobalSecondaryIndexes). */
@@ -77,17 +82,19 @@ const SWEEP_KEY = 'QUEUE';
 const CHANNELS = ['crash', 'warning'] as const;
 
 /**
- * Pure: whether an item (its keys, and a watch's `app` and `deployments`) is one of the app's, by
- * the key layout above. `deploymentIds` are the deployments of the app's watches and services.
+ * Pure: whether an item is one of the app's, by the key layout above. `scope.watches` are the
+ * `WATCH#<execution>` keys of the app's watches (their headers name the app); deployment and task
+ * definition items are the app's when they link to one of those, or name its deployments or families.
  */
-export function isAppItem(item: Item, app: string, scope: { servicePrefix: string; deploymentIds: Set<string>; taskDefinitionArns: Set<string> }): boolean {
+export function isAppItem(item: Item, app: string, scope: { servicePrefix: string; deploymentIds: Set<string>; taskDefinitionArns: Set<string>; watches: Set<string> }): boolean {
   const pk = String(item.pk ?? '');
+  const linked = typeof item.execution === 'string' && scope.watches.has(`WATCH#${item.execution}`);
   if (pk === appKey(app)) return true;
-  if (pk.startsWith('WATCH#')) return item.app === app;
+  if (pk.startsWith('WATCH#')) return scope.watches.has(pk);
   if (pk.startsWith('ALARM#')) return pk.startsWith(`ALARM#${scope.servicePrefix}`);
   // TASKDEF#arn:…:task-definition/<family>:<revision>
-  if (pk.startsWith('TASKDEF#')) return pk.includes(`:task-definition/${scope.servicePrefix}`) || scope.taskDefinitionArns.has(pk.slice('TASKDEF#'.length));
-  if (pk.startsWith('DEPLOYMENT#')) return scope.deploymentIds.has(pk.slice('DEPLOYMENT#'.length));
+  if (pk.startsWith('TASKDEF#')) return linked || pk.includes(`:task-definition/${scope.servicePrefix}`) || scope.taskDefinitionArns.has(pk.slice('TASKDEF#'.length));
+  if (pk.startsWith('DEPLOYMENT#')) return linked || scope.deploymentIds.has(pk.slice('DEPLOYMENT#'.length));
   return false;
 }
 
@@ -109,16 +116,29 @@ function setValues(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String).sort() : [];
 }
 
-function watchOf(item: Item | undefined): WatchRecord | undefined {
+function headerOf(item: Item | undefined): WatchHeader | undefined {
   if (!item) return undefined;
-  const deployments = (item.deployments ?? []) as WatchedDeployment[];
-  const facts: DeploymentFacts[] = deployments.map((_, i) => ({
-    ...(item[`o${i}`] ? { outcome: item[`o${i}`] as Observation } : {}),
-    stoppedTasks: setValues(item[`t${i}`]),
-    ...(item[`l${i}`] ? { lastStop: item[`l${i}`] as StopSummary } : {}),
-  }));
-  const { execution, app, releaseId, token, failFastStops, status, verdict } = item as unknown as WatchRecord;
-  return { execution, app, releaseId, token, deployments, failFastStops, status, ...(verdict ? { verdict } : {}), facts };
+  const { execution, app, releaseId, token, failFastStops, status, verdict } = item as unknown as WatchHeader;
+  const pending = item.pending instanceof Set ? [...item.pending].map(Number).sort((a, b) => a - b) : [];
+  return { execution, app, releaseId, token, failFastStops, status, ...(verdict ? { verdict } : {}), pending };
+}
+
+function linkOf(item: Item | undefined): WatchLink | undefined {
+  if (!item?.execution) return undefined;
+  return { execution: item.execution as string, index: Number(item.index), deployment: item.deployment as WatchedDeployment, failFastStops: Number(item.failFastStops) };
+}
+
+function outcomeFacts(item: Item | undefined): DeploymentFacts {
+  return { ...(item?.observation ? { outcome: item.observation as Observation } : {}), stoppedTasks: [] };
+}
+
+function stopFacts(item: Item | undefined): DeploymentFacts {
+  return { stoppedTasks: setValues(item?.tasks), ...(item?.last ? { lastStop: item.last as StopSummary } : {}) };
+}
+
+function recorded(item: Item | undefined, facts: (item: Item | undefined) => DeploymentFacts): RecordedFacts {
+  const link = linkOf(item);
+  return { ...(link ? { link } : {}), facts: facts(item) };
 }
 
 function alarmStateOf(item: Item | undefined): ServiceAlarmState | undefined {
@@ -361,18 +381,24 @@ export class DynamoStore implements Store {
   async deleteAppItems(app: string, scope: AppItemScope): Promise<number> {
     // an operator's command, not a deploy step: one Scan of the table (its only full read besides listApps)
     const items: Item[] = [];
-    const input = { TableName: this.table, ProjectionExpression: 'pk, sk, app, deployments', ConsistentRead: true };
+    const input = {
+      TableName: this.table,
+      ProjectionExpression: '#pk, #sk, #app, #execution, #deployments',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#app': 'app', '#execution': 'execution', '#deployments': 'deployments' },
+      ConsistentRead: true,
+    };
     for await (const page of paginateScan({ client: this.doc }, input)) items.push(...(page.Items ?? []));
+    const watches = new Set(items.filter((item) => String(item.pk).startsWith('WATCH#') && item.sk === 'WATCH' && item.app === app).map((item) => String(item.pk)));
     const deploymentIds = new Set(scope.deploymentIds);
     const taskDefinitionArns = new Set<string>();
     for (const item of items) {
-      if (!String(item.pk).startsWith('WATCH#') || item.app !== app) continue;
+      if (!watches.has(String(item.pk)) || item.sk !== 'DEPLOYMENTS') continue;
       for (const d of (item.deployments ?? []) as WatchedDeployment[]) {
         deploymentIds.add(d.deploymentId);
         taskDefinitionArns.add(d.taskDefinitionArn);
       }
     }
-    const keys = items.filter((item) => isAppItem(item, app, { servicePrefix: scope.servicePrefix, deploymentIds, taskDefinitionArns })).map(({ pk, sk }) => ({ pk, sk }));
+    const keys = items.filter((item) => isAppItem(item, app, { servicePrefix: scope.servicePrefix, deploymentIds, taskDefinitionArns, watches })).map(({ pk, sk }) => ({ pk, sk }));
     // BatchWriteItem takes 25 requests a call; unprocessed ones are sent again
     for (let i = 0; i < keys.length; i += 25) {
       let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
@@ -529,18 +555,10 @@ export class DynamoStore implements Store {
     return this.epoch() + WATCH_TTL_SECONDS;
   }
 
-  async putWatch(watch: NewWatch): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...watchKey(watch.execution), ...watch, status: 'waiting', expiresAt: this.ttl() } }));
-    const pointers = watch.deployments.flatMap((d, index) => {
-      const pointer = { execution: watch.execution, index, expiresAt: this.ttl() };
-      return [
-        { ...deploymentPointerKey(d.deploymentId), ...pointer },
-        { ...taskDefinitionPointerKey(d.taskDefinitionArn), ...pointer },
-      ];
-    });
-    // BatchWriteItem takes 25 requests a call; unprocessed ones are sent again
-    for (let i = 0; i < pointers.length; i += 25) {
-      let requests = pointers.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+  /** Puts items in BatchWriteItem's calls of 25, sending unprocessed ones again. */
+  private async putAll(items: Item[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       while (requests.length) {
         const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
         requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
@@ -548,116 +566,180 @@ export class DynamoStore implements Store {
     }
   }
 
-  async getWatch(execution: string): Promise<WatchRecord | undefined> {
-    return watchOf(await this.get(watchKey(execution)));
-  }
-
-  private async pointer(key: { pk: string; sk: string }): Promise<WatchPointer | undefined> {
-    const item = await this.get(key);
-    return item ? { execution: item.execution as string, index: Number(item.index ?? 0) } : undefined;
-  }
-
-  watchOfDeployment(deploymentId: string): Promise<WatchPointer | undefined> {
-    return this.pointer(deploymentPointerKey(deploymentId));
-  }
-
-  watchOfTaskDefinition(taskDefinitionArn: string): Promise<WatchPointer | undefined> {
-    return this.pointer(taskDefinitionPointerKey(taskDefinitionArn));
-  }
-
-  async recordOutcome(deploymentId: string, observation: Observation): Promise<void> {
-    await this.conditional(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...outcomeKey(deploymentId), observation, expiresAt: this.ttl() },
-        // a final outcome is never overwritten by a late or duplicated in-progress event
-        ConditionExpression: 'attribute_not_exists(pk) OR observation.outcome = :progress',
-        ExpressionAttributeValues: { ':progress': 'in-progress' },
-      }),
-    );
-  }
-
-  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: stopsKey(taskDefinitionArn),
-        UpdateExpression: 'ADD tasks :task SET #last = :last, expiresAt = :ttl',
-        ExpressionAttributeNames: { '#last': 'last' },
-        ExpressionAttributeValues: { ':task': stringSet([stop.taskArn]), ':last': stop, ':ttl': this.ttl() },
-      }),
-    );
-  }
-
-  async factsBeforeWatch(deployments: WatchedDeployment[]): Promise<DeploymentFacts[]> {
-    const keys = deployments.flatMap((d) => [outcomeKey(d.deploymentId), stopsKey(d.taskDefinitionArn)]);
+  /** Reads items in BatchGetItem's calls of 100 (consistent), asking again for unprocessed keys; by `pk|sk`. */
+  private async getAll(keys: Array<{ pk: string; sk: string }>): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
-    // BatchGetItem takes 100 keys a call; unprocessed ones are asked again
     for (let i = 0; i < keys.length; i += 100) {
-      let pending: Array<{ pk: string; sk: string }> = keys.slice(i, i + 100);
+      let pending = keys.slice(i, i + 100);
       while (pending.length) {
         const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
         for (const item of res.Responses?.[this.table] ?? []) found.set(`${item.pk}|${item.sk}`, item);
         pending = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof pending;
       }
     }
-    return deployments.map((d) => {
-      const outcome = found.get(`DEPLOYMENT#${d.deploymentId}|OUTCOME`);
-      const stops = found.get(`TASKDEF#${d.taskDefinitionArn}|STOPS`);
-      return {
-        ...(outcome ? { outcome: outcome.observation as Observation } : {}),
-        stoppedTasks: setValues(stops?.tasks),
-        ...(stops?.last ? { lastStop: stops.last as StopSummary } : {}),
-      };
-    });
+    return found;
   }
 
-  /** An update of a waiting watch; the watch as it now is, or undefined once it is done. */
-  private async updateWatch(
-    execution: string,
-    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key' | 'ReturnValues'>,
-  ): Promise<WatchRecord | undefined> {
+  async putWatch(watch: NewWatch): Promise<void> {
+    const { deployments, ...header } = watch;
+    const expiresAt = this.ttl();
+    await this.putAll([
+      // DynamoDB refuses an empty set: a watch of nothing has nothing pending
+      { ...watchKey(watch.execution), ...header, status: 'waiting', ...(deployments.length ? { pending: new Set(deployments.map((_, i) => i)) } : {}), expiresAt },
+      { ...watchDeploymentsKey(watch.execution), deployments, expiresAt },
+    ]);
+  }
+
+  async linkWatch(link: WatchLink): Promise<DeploymentFacts> {
+    const set = 'SET #execution = :execution, #index = :index, #deployment = :deployment, #failFast = :failFast, expiresAt = :ttl';
+    const names = { '#execution': 'execution', '#index': 'index', '#deployment': 'deployment', '#failFast': 'failFastStops' };
+    const values = { ':execution': link.execution, ':index': link.index, ':deployment': link.deployment, ':failFast': link.failFastStops, ':ttl': this.ttl() };
+    const outcome = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: deploymentKey(link.deployment.deploymentId),
+        UpdateExpression: set,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const key = taskDefinitionKey(link.deployment.taskDefinitionArn);
+    let stops: Item | undefined;
     try {
-      const res = await this.doc.send(new UpdateCommand({ TableName: this.table, Key: watchKey(execution), ReturnValues: 'ALL_NEW', ...update }));
-      return watchOf(res.Attributes);
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: set,
+          // stops recorded while no watch or this one followed the task definition are this deploy's
+          ConditionExpression: 'attribute_not_exists(#execution) OR #execution = :execution',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      stops = res.Attributes;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const watch = await this.getWatch(execution);
-      return watch?.status === 'waiting' ? watch : undefined;
+      // a redeploy of the same task definition: the stops are the earlier deploy's
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `${set} REMOVE tasks, #last`,
+          ExpressionAttributeNames: { ...names, '#last': 'last' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      stops = res.Attributes;
+    }
+    return { ...outcomeFacts(outcome.Attributes), ...stopFacts(stops) };
+  }
+
+  async getWatch(execution: string): Promise<WatchRecord | undefined> {
+    const [head, list] = await Promise.all([this.get(watchKey(execution)), this.get(watchDeploymentsKey(execution))]);
+    const header = headerOf(head);
+    if (!header) return undefined;
+    const deployments = (list?.deployments ?? []) as WatchedDeployment[];
+    const items = await this.getAll(deployments.flatMap((d) => [deploymentKey(d.deploymentId), taskDefinitionKey(d.taskDefinitionArn)]));
+    // an item linked to another watch (a later deploy of the same task definition) says nothing of this one
+    const linked = (key: { pk: string; sk: string }) => {
+      const item = items.get(`${key.pk}|${key.sk}`);
+      return item?.execution === execution ? item : undefined;
+    };
+    const facts = deployments.map((d) => ({ ...outcomeFacts(linked(deploymentKey(d.deploymentId))), ...stopFacts(linked(taskDefinitionKey(d.taskDefinitionArn))) }));
+    const { pending: _pending, ...rest } = header;
+    return { ...rest, deployments, facts };
+  }
+
+  async watchDeployments(execution: string): Promise<WatchedDeployment[] | undefined> {
+    return (await this.get(watchDeploymentsKey(execution)))?.deployments as WatchedDeployment[] | undefined;
+  }
+
+  async stopsOf(link: WatchLink): Promise<DeploymentFacts> {
+    const item = await this.get(taskDefinitionKey(link.deployment.taskDefinitionArn));
+    return stopFacts(!item?.execution || item.execution === link.execution ? item : undefined);
+  }
+
+  async recordOutcome(deploymentId: string, observation: Observation): Promise<RecordedFacts> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: deploymentKey(deploymentId),
+          UpdateExpression: 'SET observation = :o, expiresAt = :ttl',
+          // a final outcome is never overwritten by a late or duplicated in-progress event
+          ConditionExpression: 'attribute_not_exists(observation) OR observation.outcome = :progress',
+          ExpressionAttributeValues: { ':o': observation, ':progress': 'in-progress', ':ttl': this.ttl() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return recorded(res.Attributes, outcomeFacts);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // a final outcome was there: a redelivery still resumes the watch with it
+      return recorded(await this.get(deploymentKey(deploymentId)), outcomeFacts);
     }
   }
 
-  applyOutcome(pointer: WatchPointer, observation: Observation): Promise<WatchRecord | undefined> {
-    return this.updateWatch(pointer.execution, {
-      UpdateExpression: 'SET #o = :o',
-      // a final outcome stays: a late in-progress event changes nothing
-      ConditionExpression: '#status = :waiting AND (attribute_not_exists(#o) OR #o.outcome = :progress)',
-      ExpressionAttributeNames: { '#o': `o${pointer.index}`, '#status': 'status' },
-      ExpressionAttributeValues: { ':o': observation, ':waiting': 'waiting', ':progress': 'in-progress' },
-    });
-  }
-
-  applyStops(pointer: WatchPointer, taskArns: string[], last?: StopSummary): Promise<WatchRecord | undefined> {
-    if (taskArns.length === 0) return this.getWatch(pointer.execution).then((w) => (w?.status === 'waiting' ? w : undefined));
-    return this.updateWatch(pointer.execution, {
-      UpdateExpression: last ? 'ADD #t :t SET #l = :l' : 'ADD #t :t',
-      ConditionExpression: '#status = :waiting',
-      ExpressionAttributeNames: { '#t': `t${pointer.index}`, '#status': 'status', ...(last ? { '#l': `l${pointer.index}` } : {}) },
-      ExpressionAttributeValues: { ':t': stringSet(taskArns), ':waiting': 'waiting', ...(last ? { ':l': last } : {}) },
-    });
-  }
-
-  async closeWatch(execution: string, verdict: Verdict): Promise<boolean> {
-    return this.conditional(
+  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<RecordedFacts> {
+    const res = await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: watchKey(execution),
-        UpdateExpression: 'SET #status = :done, verdict = :verdict',
-        ConditionExpression: '#status = :waiting',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
+        Key: taskDefinitionKey(taskDefinitionArn),
+        UpdateExpression: 'ADD tasks :task SET #last = :last, expiresAt = :ttl',
+        ExpressionAttributeNames: { '#last': 'last' },
+        ExpressionAttributeValues: { ':task': stringSet([stop.taskArn]), ':last': stop, ':ttl': this.ttl() },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return recorded(res.Attributes, stopFacts);
+  }
+
+  async completeDeployments(execution: string, indices: number[]): Promise<WatchHeader | undefined> {
+    if (indices.length === 0) {
+      const header = headerOf(await this.get(watchKey(execution)));
+      return header?.status === 'waiting' ? header : undefined;
+    }
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: watchKey(execution),
+          UpdateExpression: 'DELETE pending :done',
+          ConditionExpression: '#status = :waiting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':waiting': 'waiting', ':done': new Set(indices) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return headerOf(res.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async closeWatch(execution: string, verdict: Verdict): Promise<WatchHeader | undefined> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: watchKey(execution),
+          UpdateExpression: 'SET #status = :done, verdict = :verdict',
+          ConditionExpression: '#status = :waiting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':done': 'done', ':waiting': 'waiting', ':verdict': verdict },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return headerOf(res.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   // ---- service alarm state ----

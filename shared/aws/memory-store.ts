@@ -12,16 +12,17 @@ import {
   type AppRecord,
   type BuildRecord,
   type DeploymentFacts,
-  emptyFacts,
   epochSeconds,
   type LockItem,
   mergeOutcome,
   type NewWatch,
   type QueueItem,
+  type RecordedFacts,
   type ReleaseRecord,
   type ReleaseStatus,
   type Store,
-  type WatchPointer,
+  type WatchHeader,
+  type WatchLink,
   type WatchRecord,
 } from './store.js';
 
@@ -46,10 +47,16 @@ interface AlarmItem {
   recoveredAt?: number;
 }
 
-interface StoredWatch extends Omit<WatchRecord, 'facts'> {
-  outcomes: Record<number, Observation>;
-  stopped: Record<number, string[]>;
-  last: Record<number, StopSummary>;
+/** The table's watch items, one map each (shared/aws/dynamo-store.ts): header, deployments, per deployment, per task definition. */
+interface DeploymentItem {
+  link?: WatchLink;
+  observation?: Observation;
+}
+
+interface TaskDefinitionItem {
+  link?: WatchLink;
+  tasks: Set<string>;
+  last?: StopSummary;
 }
 
 export class MemoryStore implements Store {
@@ -62,11 +69,10 @@ export class MemoryStore implements Store {
   private readonly undo = new Map<string, UndoRecord>();
   private readonly queues = new Map<string, Map<string, QueueItem>>();
   private readonly locks = new Map<string, LockItem>();
-  private readonly watches = new Map<string, StoredWatch>();
-  private readonly deploymentPointers = new Map<string, WatchPointer>();
-  private readonly taskDefinitionPointers = new Map<string, WatchPointer>();
-  private readonly outcomes = new Map<string, Observation>();
-  private readonly stops = new Map<string, { tasks: Set<string>; last: StopSummary }>();
+  private readonly watches = new Map<string, WatchHeader>();
+  private readonly watchLists = new Map<string, WatchedDeployment[]>();
+  private readonly deploymentItems = new Map<string, DeploymentItem>();
+  private readonly taskDefinitionItems = new Map<string, TaskDefinitionItem>();
   private readonly alarms = new Map<string, AlarmItem>();
   private domains: DomainRegistry = { version: 0, claims: [] };
 
@@ -211,11 +217,11 @@ export class MemoryStore implements Store {
         deleted++;
       }
     };
-    const watches = [...this.watches.values()].filter((w) => w.app === app);
-    const executions = new Set(watches.map((w) => w.execution));
-    const deploymentIds = new Set([...scope.deploymentIds, ...watches.flatMap((w) => w.deployments.map((d) => d.deploymentId))]);
-    const taskDefinitionArns = new Set(watches.flatMap((w) => w.deployments.map((d) => d.taskDefinitionArn)));
-    const ownFamily = (arn: string) => arn.includes(`:task-definition/${scope.servicePrefix}`) || taskDefinitionArns.has(arn);
+    const executions = new Set([...this.watches.values()].filter((w) => w.app === app).map((w) => w.execution));
+    const watched = [...executions].flatMap((e) => this.watchLists.get(e) ?? []);
+    const deploymentIds = new Set([...scope.deploymentIds, ...watched.map((d) => d.deploymentId)]);
+    const taskDefinitionArns = new Set(watched.map((d) => d.taskDefinitionArn));
+    const linkedHere = (link: WatchLink | undefined) => link !== undefined && executions.has(link.execution);
     drop(this.apps, (key) => key !== app);
     deleted += this.releases.get(app)?.size ?? 0;
     this.releases.delete(app);
@@ -228,10 +234,9 @@ export class MemoryStore implements Store {
     this.queues.delete(app);
     drop(this.locks, (key) => key !== app);
     drop(this.watches, (key) => !executions.has(key));
-    drop(this.deploymentPointers, (key) => !deploymentIds.has(key));
-    drop(this.outcomes, (key) => !deploymentIds.has(key));
-    drop(this.taskDefinitionPointers, (key) => !ownFamily(key));
-    drop(this.stops, (key) => !ownFamily(key));
+    drop(this.watchLists, (key) => !executions.has(key));
+    drop(this.deploymentItems, (key, item) => !deploymentIds.has(key) && !linkedHere(item.link));
+    drop(this.taskDefinitionItems, (key, item) => !key.includes(`:task-definition/${scope.servicePrefix}`) && !taskDefinitionArns.has(key) && !linkedHere(item.link));
     drop(this.alarms, (key) => !key.startsWith(scope.servicePrefix));
     return deleted;
   }
@@ -315,83 +320,82 @@ export class MemoryStore implements Store {
   }
 
   // ---- rollout watches ----
-  private view(stored: StoredWatch | undefined): WatchRecord | undefined {
-    if (!stored) return undefined;
-    const { outcomes, stopped, last, ...watch } = copy(stored);
-    const facts: DeploymentFacts[] = watch.deployments.map((_, i) => ({
-      ...(outcomes[i] ? { outcome: outcomes[i] } : {}),
-      stoppedTasks: [...(stopped[i] ?? [])].sort(),
-      ...(last[i] ? { lastStop: last[i] } : {}),
-    }));
-    return { ...watch, facts };
+  private outcomeFacts(item: DeploymentItem | undefined): DeploymentFacts {
+    return { ...(item?.observation ? { outcome: copy(item.observation) } : {}), stoppedTasks: [] };
+  }
+
+  private stopFacts(item: TaskDefinitionItem | undefined): DeploymentFacts {
+    return { stoppedTasks: [...(item?.tasks ?? [])].sort(), ...(item?.last ? { lastStop: copy(item.last) } : {}) };
   }
 
   async putWatch(watch: NewWatch): Promise<void> {
-    this.watches.set(watch.execution, { ...copy(watch), status: 'waiting', outcomes: {}, stopped: {}, last: {} });
-    watch.deployments.forEach((d, index) => {
-      this.deploymentPointers.set(d.deploymentId, { execution: watch.execution, index });
-      this.taskDefinitionPointers.set(d.taskDefinitionArn, { execution: watch.execution, index });
-    });
+    const { deployments, ...header } = copy(watch);
+    this.watches.set(watch.execution, { ...header, status: 'waiting', pending: deployments.map((_, i) => i) });
+    this.watchLists.set(watch.execution, deployments);
+  }
+
+  async linkWatch(link: WatchLink): Promise<DeploymentFacts> {
+    const outcome = this.deploymentItems.get(link.deployment.deploymentId) ?? {};
+    outcome.link = copy(link);
+    this.deploymentItems.set(link.deployment.deploymentId, outcome);
+    let stops = this.taskDefinitionItems.get(link.deployment.taskDefinitionArn) ?? { tasks: new Set<string>() };
+    // a redeploy of the same task definition: the stops are the earlier deploy's
+    if (stops.link && stops.link.execution !== link.execution) stops = { tasks: new Set<string>() };
+    stops.link = copy(link);
+    this.taskDefinitionItems.set(link.deployment.taskDefinitionArn, stops);
+    return { ...this.outcomeFacts(outcome), ...this.stopFacts(stops) };
   }
 
   async getWatch(execution: string): Promise<WatchRecord | undefined> {
-    return this.view(this.watches.get(execution));
+    const header = this.watches.get(execution);
+    if (!header) return undefined;
+    const deployments = copy(this.watchLists.get(execution) ?? []);
+    const linked = <T extends { link?: WatchLink }>(item: T | undefined) => (item?.link?.execution === execution ? item : undefined);
+    const facts = deployments.map((d) => ({
+      ...this.outcomeFacts(linked(this.deploymentItems.get(d.deploymentId))),
+      ...this.stopFacts(linked(this.taskDefinitionItems.get(d.taskDefinitionArn))),
+    }));
+    const { pending: _pending, ...rest } = copy(header);
+    return { ...rest, deployments, facts };
   }
 
-  async watchOfDeployment(deploymentId: string): Promise<WatchPointer | undefined> {
-    return copy(this.deploymentPointers.get(deploymentId));
+  async watchDeployments(execution: string): Promise<WatchedDeployment[] | undefined> {
+    return copy(this.watchLists.get(execution));
   }
 
-  async watchOfTaskDefinition(taskDefinitionArn: string): Promise<WatchPointer | undefined> {
-    return copy(this.taskDefinitionPointers.get(taskDefinitionArn));
+  async stopsOf(link: WatchLink): Promise<DeploymentFacts> {
+    const item = this.taskDefinitionItems.get(link.deployment.taskDefinitionArn);
+    return this.stopFacts(!item?.link || item.link.execution === link.execution ? item : undefined);
   }
 
-  async recordOutcome(deploymentId: string, observation: Observation): Promise<void> {
-    this.outcomes.set(deploymentId, copy(mergeOutcome(this.outcomes.get(deploymentId), observation)));
+  async recordOutcome(deploymentId: string, observation: Observation): Promise<RecordedFacts> {
+    const item = this.deploymentItems.get(deploymentId) ?? {};
+    item.observation = copy(mergeOutcome(item.observation, observation));
+    this.deploymentItems.set(deploymentId, item);
+    return { ...(item.link ? { link: copy(item.link) } : {}), facts: this.outcomeFacts(item) };
   }
 
-  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<void> {
-    const entry = this.stops.get(taskDefinitionArn) ?? { tasks: new Set<string>(), last: stop };
-    entry.tasks.add(stop.taskArn);
-    entry.last = copy(stop);
-    this.stops.set(taskDefinitionArn, entry);
+  async recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<RecordedFacts> {
+    const item = this.taskDefinitionItems.get(taskDefinitionArn) ?? { tasks: new Set<string>() };
+    item.tasks.add(stop.taskArn);
+    item.last = copy(stop);
+    this.taskDefinitionItems.set(taskDefinitionArn, item);
+    return { ...(item.link ? { link: copy(item.link) } : {}), facts: this.stopFacts(item) };
   }
 
-  async factsBeforeWatch(deployments: WatchedDeployment[]): Promise<DeploymentFacts[]> {
-    const facts = emptyFacts(deployments.length);
-    deployments.forEach((d, i) => {
-      const outcome = this.outcomes.get(d.deploymentId);
-      const stops = this.stops.get(d.taskDefinitionArn);
-      facts[i] = {
-        ...(outcome ? { outcome: copy(outcome) } : {}),
-        stoppedTasks: [...(stops?.tasks ?? [])].sort(),
-        ...(stops ? { lastStop: copy(stops.last) } : {}),
-      };
-    });
-    return facts;
+  async completeDeployments(execution: string, indices: number[]): Promise<WatchHeader | undefined> {
+    const header = this.watches.get(execution);
+    if (header?.status !== 'waiting') return undefined;
+    header.pending = header.pending.filter((i) => !indices.includes(i));
+    return copy(header);
   }
 
-  async applyOutcome(pointer: WatchPointer, observation: Observation): Promise<WatchRecord | undefined> {
-    const watch = this.watches.get(pointer.execution);
-    if (watch?.status !== 'waiting') return undefined;
-    watch.outcomes[pointer.index] = copy(mergeOutcome(watch.outcomes[pointer.index], observation));
-    return this.view(watch);
-  }
-
-  async applyStops(pointer: WatchPointer, taskArns: string[], last?: StopSummary): Promise<WatchRecord | undefined> {
-    const watch = this.watches.get(pointer.execution);
-    if (watch?.status !== 'waiting') return undefined;
-    watch.stopped[pointer.index] = [...new Set([...(watch.stopped[pointer.index] ?? []), ...taskArns])];
-    if (last && taskArns.length) watch.last[pointer.index] = copy(last);
-    return this.view(watch);
-  }
-
-  async closeWatch(execution: string, verdict: Verdict): Promise<boolean> {
-    const watch = this.watches.get(execution);
-    if (watch?.status !== 'waiting') return false;
-    watch.status = 'done';
-    watch.verdict = copy(verdict);
-    return true;
+  async closeWatch(execution: string, verdict: Verdict): Promise<WatchHeader | undefined> {
+    const header = this.watches.get(execution);
+    if (header?.status !== 'waiting') return undefined;
+    header.status = 'done';
+    header.verdict = copy(verdict);
+    return copy(header);
   }
 
   // ---- service alarm state ----

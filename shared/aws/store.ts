@@ -93,8 +93,11 @@ export interface DeploymentFacts {
 }
 
 /**
- * A rollout being watched. The verdict inputs live in this one record, one `facts` entry per
- * deployment, so an ECS event costs a bounded number of calls however many services a deploy has.
+ * A rollout being watched, as a whole: what Verify, Notify and the CLI read (once per deploy). In
+ * the table it is spread over small items so that an ECS event writes a bounded number of bytes
+ * however many services the deploy has (an UpdateItem is billed on the whole item it changes):
+ * a header (token, status, the deployments not yet completed), the list of deployments, and one
+ * item per deployment and per task definition holding that one's facts (shared/aws/dynamo-store.ts).
  */
 export interface WatchRecord {
   execution: string;
@@ -111,10 +114,31 @@ export interface WatchRecord {
 
 export type NewWatch = Omit<WatchRecord, 'status' | 'verdict' | 'facts'>;
 
-/** Which watch follows a deployment (by id) or a task definition (by ARN), and at which index. */
-export interface WatchPointer {
+/** What an ECS event reads of the watch it resumes: a few hundred bytes whatever the deploy's size. */
+export interface WatchHeader {
+  execution: string;
+  app: string;
+  releaseId: string;
+  token: string;
+  failFastStops: number;
+  status: 'waiting' | 'done';
+  verdict?: Verdict;
+  /** indices of the deployments not yet completed */
+  pending: number[];
+}
+
+/** The link from a deployment (by id) and its task definition (by ARN) to the watch that follows it. */
+export interface WatchLink {
   execution: string;
   index: number;
+  deployment: WatchedDeployment;
+  failFastStops: number;
+}
+
+/** What an event recorded for one deployment or task definition, and the watch following it once one links. */
+export interface RecordedFacts {
+  link?: WatchLink;
+  facts: DeploymentFacts;
 }
 
 export type AlarmCount = Extract<AlarmDecision, { action: 'count' }>;
@@ -211,23 +235,28 @@ export interface Store {
   putDomains(expectedVersion: number, claims: DomainClaim[]): Promise<boolean>;
 
   // ---- rollout watches ----
-  /** the watch and the pointers from each of its deployments and task definitions */
+  /** the watch's header (every deployment pending) and its list of deployments */
   putWatch(watch: NewWatch): Promise<void>;
+  /**
+   * Links the deployment's and its task definition's items to the watch; the facts they hold (what
+   * arrived before the watch). Stops recorded for another watch of the same task definition are
+   * dropped: they were that deploy's.
+   */
+  linkWatch(link: WatchLink): Promise<DeploymentFacts>;
+  /** the whole watch: header, deployments and the facts linked to it (reads grow with the services: once per deploy) */
   getWatch(execution: string): Promise<WatchRecord | undefined>;
-  watchOfDeployment(deploymentId: string): Promise<WatchPointer | undefined>;
-  watchOfTaskDefinition(taskDefinitionArn: string): Promise<WatchPointer | undefined>;
-  /** an outcome that arrived with no watch yet; a final outcome is never replaced by in-progress */
-  recordOutcome(deploymentId: string, observation: Observation): Promise<void>;
-  /** an unexpected stop that arrived with no watch yet */
-  recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<void>;
-  /** what arrived before the watch: outcomes by deployment id, stops by task definition */
-  factsBeforeWatch(deployments: WatchedDeployment[]): Promise<DeploymentFacts[]>;
-  /** folds an outcome into a waiting watch; the updated watch, or undefined once it is done */
-  applyOutcome(pointer: WatchPointer, observation: Observation): Promise<WatchRecord | undefined>;
-  /** folds stops (idempotent per task ARN) into a waiting watch; the updated watch, or undefined once done */
-  applyStops(pointer: WatchPointer, taskArns: string[], last?: StopSummary): Promise<WatchRecord | undefined>;
-  /** waiting → done with the verdict, once; false when another caller closed it first */
-  closeWatch(execution: string, verdict: Verdict): Promise<boolean>;
+  /** the deployments of a watch, in order */
+  watchDeployments(execution: string): Promise<WatchedDeployment[] | undefined>;
+  /** the stops recorded for the link's task definition while it was linked to the link's watch (or to none) */
+  stopsOf(link: WatchLink): Promise<DeploymentFacts>;
+  /** a deployment's outcome, on its own item; a final outcome is never replaced. The outcome held, and the link */
+  recordOutcome(deploymentId: string, observation: Observation): Promise<RecordedFacts>;
+  /** an unexpected stop of a task definition's task, counted once per task ARN; its stops, and the link */
+  recordStop(taskDefinitionArn: string, stop: StopSummary): Promise<RecordedFacts>;
+  /** takes deployments off a waiting watch's pending set (idempotent); the header after, undefined once done */
+  completeDeployments(execution: string, indices: number[]): Promise<WatchHeader | undefined>;
+  /** waiting → done with the verdict, once: the header this call closed (its token), undefined when another caller closed it first */
+  closeWatch(execution: string, verdict: Verdict): Promise<WatchHeader | undefined>;
 
   // ---- service alarm state (storm suppression) ----
   readAlarmState(serviceName: string): Promise<ServiceAlarmState | undefined>;
@@ -252,11 +281,6 @@ export const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 export const WATCH_TTL_SECONDS = 14 * DAY_SECONDS;
 /** An alarm episode nobody recovered is forgotten two days after its last signal. */
 export const ALARM_TTL_SECONDS = 2 * DAY_SECONDS;
-
-/** The facts of a new watch: what arrived before it, or nothing. */
-export function emptyFacts(count: number): DeploymentFacts[] {
-  return Array.from({ length: count }, () => ({ stoppedTasks: [] }));
-}
 
 /** Pure: a final outcome stays; in-progress may be replaced by anything. */
 export function mergeOutcome(current: Observation | undefined, next: Observation): Observation {

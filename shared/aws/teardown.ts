@@ -1,4 +1,5 @@
 import { type ApplicationAutoScalingClient, DeregisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
+import { type AutoScalingClient, DescribeAutoScalingGroupsCommand, SetInstanceProtectionCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { type CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
@@ -141,4 +142,24 @@ export async function deleteObjectVersions(s3: S3Client, bucket: string, version
     deleted += batch.length - (res.Errors?.length ?? 0);
   }
   return deleted;
+}
+
+/**
+ * Turns scale-in protection off for the group's instances and the ones it launches next. The
+ * capacity provider's managed termination protection needs every instance protected, and deleting
+ * the group does not terminate protected instances, so DeleteStack would wait on them
+ * (https://github.com/aws/containers-roadmap/issues/2862; aws-cdk's capacity provider does the same
+ * on deletion, https://github.com/aws/aws-cdk/pull/9192). SetInstanceProtection takes up to 50
+ * instances (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetInstanceProtection.html).
+ * Returns how many instances it unprotected; a group already gone counts as done.
+ */
+export async function releaseScaleInProtection(asg: AutoScalingClient, group: string): Promise<number> {
+  const found = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups?.[0];
+  if (!found) return 0;
+  await asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: group, NewInstancesProtectedFromScaleIn: false }));
+  const protectedIds = (found.Instances ?? []).filter((i) => i.ProtectedFromScaleIn).map((i) => i.InstanceId!);
+  for (const ids of batches(protectedIds, 50)) {
+    await asg.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: group, InstanceIds: ids, ProtectedFromScaleIn: false }));
+  }
+  return protectedIds.length;
 }

@@ -1,36 +1,29 @@
-import { DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DeleteAlarmsCommand, type MetricAlarm, PutMetricAlarmCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, type ECSClient, type RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
-import {
-  DeleteRuleCommand,
-  DescribeTargetGroupAttributesCommand,
-  DescribeTargetGroupsCommand,
-  ModifyTargetGroupAttributesCommand,
-  ModifyTargetGroupCommand,
-  type ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DeleteRuleCommand, ModifyTargetGroupAttributesCommand, ModifyTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AlarmBefore, HostRuleBefore, HostRuleNow, TargetGroupBefore } from '../deploy/undo.js';
-import { createHostRule, listRules, pickPriority, ruleHosts, ruleTargetGroups } from './elb.js';
+import { describeAlarms } from './alarms.js';
+import { createHostRule, type ListenerRules, listRules, pickPriority, ruleHosts, ruleTargetGroups, type TargetGroupNow } from './elb.js';
 
 /**
  * Reads of what Promote is about to change, and the writes that put it back (shared/deploy/undo.ts
  * decides which). Every function takes its client.
  */
 
-export async function targetGroupBefore(elb: ElasticLoadBalancingV2Client, arn: string): Promise<TargetGroupBefore> {
-  const described = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] }));
-  const group = described.TargetGroups?.[0];
-  const attributes = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
-  const delay = attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+/** Pure: the target group's health check and deregistration delay as Promote found them. */
+export function targetGroupBefore(now: TargetGroupNow): TargetGroupBefore {
+  const group = now.group;
+  const delay = now.attributes.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
   return {
-    arn,
+    arn: now.arn,
     healthCheck: {
-      ...(group?.HealthCheckProtocol ? { protocol: group.HealthCheckProtocol } : {}),
-      ...(group?.HealthCheckPath ? { path: group.HealthCheckPath } : {}),
-      ...(group?.HealthCheckIntervalSeconds !== undefined ? { intervalSeconds: group.HealthCheckIntervalSeconds } : {}),
-      ...(group?.HealthCheckTimeoutSeconds !== undefined ? { timeoutSeconds: group.HealthCheckTimeoutSeconds } : {}),
-      ...(group?.HealthyThresholdCount !== undefined ? { healthyThreshold: group.HealthyThresholdCount } : {}),
-      ...(group?.UnhealthyThresholdCount !== undefined ? { unhealthyThreshold: group.UnhealthyThresholdCount } : {}),
-      ...(group?.Matcher?.HttpCode ? { matcher: group.Matcher.HttpCode } : {}),
+      ...(group.HealthCheckProtocol ? { protocol: group.HealthCheckProtocol } : {}),
+      ...(group.HealthCheckPath ? { path: group.HealthCheckPath } : {}),
+      ...(group.HealthCheckIntervalSeconds !== undefined ? { intervalSeconds: group.HealthCheckIntervalSeconds } : {}),
+      ...(group.HealthCheckTimeoutSeconds !== undefined ? { timeoutSeconds: group.HealthCheckTimeoutSeconds } : {}),
+      ...(group.HealthyThresholdCount !== undefined ? { healthyThreshold: group.HealthyThresholdCount } : {}),
+      ...(group.UnhealthyThresholdCount !== undefined ? { unhealthyThreshold: group.UnhealthyThresholdCount } : {}),
+      ...(group.Matcher?.HttpCode ? { matcher: group.Matcher.HttpCode } : {}),
     },
     ...(delay !== undefined ? { deregistrationDelay: delay } : {}),
   };
@@ -73,6 +66,11 @@ export async function hostRulesTo(elb: ElasticLoadBalancingV2Client, listenerArn
   return found;
 }
 
+/** Pure: the host rules forwarding to the target group in a Promote's snapshot of the listeners, one per listener and host. */
+export function hostRulesIn(rules: ListenerRules, targetGroupArn: string): HostRuleBefore[] {
+  return rules.forwardingTo(targetGroupArn).flatMap(({ listenerArn, rule }) => ruleHosts(rule).map((host) => ({ listenerArn, host, priority: Number(rule.Priority) })));
+}
+
 /** Deletes the rules Promote added and creates again, at their old priority when it is free, the rules it removed. */
 export async function restoreHostRules(
   elb: ElasticLoadBalancingV2Client,
@@ -90,29 +88,26 @@ export async function restoreHostRules(
 
 /** The alarms of these names as they are, in PutMetricAlarm's fields. */
 export async function alarmsBefore(cloudwatch: CloudWatchClient, names: string[]): Promise<AlarmBefore[]> {
-  const found: AlarmBefore[] = [];
-  // DescribeAlarms takes at most 100 names
-  for (let i = 0; i < names.length; i += 100) {
-    const res = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm'] }));
-    for (const a of res.MetricAlarms ?? []) {
-      found.push({
-        AlarmName: a.AlarmName!,
-        ...(a.AlarmDescription ? { AlarmDescription: a.AlarmDescription } : {}),
-        ...(a.AlarmActions ? { AlarmActions: a.AlarmActions } : {}),
-        ...(a.OKActions ? { OKActions: a.OKActions } : {}),
-        ...(a.TreatMissingData ? { TreatMissingData: a.TreatMissingData } : {}),
-        ...(a.Namespace ? { Namespace: a.Namespace } : {}),
-        ...(a.MetricName ? { MetricName: a.MetricName } : {}),
-        ...(a.Dimensions ? { Dimensions: a.Dimensions.map((d) => ({ Name: d.Name!, Value: d.Value! })) } : {}),
-        ...(a.Statistic ? { Statistic: a.Statistic } : {}),
-        ...(a.Period !== undefined ? { Period: a.Period } : {}),
-        ...(a.EvaluationPeriods !== undefined ? { EvaluationPeriods: a.EvaluationPeriods } : {}),
-        ...(a.Threshold !== undefined ? { Threshold: a.Threshold } : {}),
-        ...(a.ComparisonOperator ? { ComparisonOperator: a.ComparisonOperator } : {}),
-      });
-    }
-  }
-  return found;
+  return (await describeAlarms(cloudwatch, names)).map(alarmBefore);
+}
+
+/** Pure: an alarm as DescribeAlarms returns it, in the PutMetricAlarm fields Rackless sets. */
+export function alarmBefore(a: MetricAlarm): AlarmBefore {
+  return {
+    AlarmName: a.AlarmName!,
+    ...(a.AlarmDescription ? { AlarmDescription: a.AlarmDescription } : {}),
+    ...(a.AlarmActions ? { AlarmActions: a.AlarmActions } : {}),
+    ...(a.OKActions ? { OKActions: a.OKActions } : {}),
+    ...(a.TreatMissingData ? { TreatMissingData: a.TreatMissingData } : {}),
+    ...(a.Namespace ? { Namespace: a.Namespace } : {}),
+    ...(a.MetricName ? { MetricName: a.MetricName } : {}),
+    ...(a.Dimensions ? { Dimensions: a.Dimensions.map((d) => ({ Name: d.Name!, Value: d.Value! })) } : {}),
+    ...(a.Statistic ? { Statistic: a.Statistic } : {}),
+    ...(a.Period !== undefined ? { Period: a.Period } : {}),
+    ...(a.EvaluationPeriods !== undefined ? { EvaluationPeriods: a.EvaluationPeriods } : {}),
+    ...(a.Threshold !== undefined ? { Threshold: a.Threshold } : {}),
+    ...(a.ComparisonOperator ? { ComparisonOperator: a.ComparisonOperator } : {}),
+  };
 }
 
 /** The service's alarms back to the recorded ones: those Promote added are deleted, the others put back as they were. */

@@ -14,6 +14,7 @@ import { dockerfileBaseImages, manifestText, parseManifest } from '../manifest/p
 import type { Manifest } from '../manifest/types.js';
 import { MANIFEST_LIMITS } from '../manifest/limits.js';
 import { repositoryName, type Rack } from '../rack.js';
+import { deployDeadline } from '../rollout/deadline.js';
 import { hostsOf, unionHosts } from '../domains.js';
 import { claimDomains } from './claims.js';
 import { checkLoadBalancerQuotas, loadBalancerQuotas, loadBalancerUse, releaseNeeds } from './quotas.js';
@@ -53,8 +54,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     images: current.images,
     ...(current.buildId ? { buildId: current.buildId } : {}),
   };
-  const watch = { deadlineSeconds: Math.max(1, deps.rack.watchDeadlineSeconds), failFastStops: Math.max(1, deps.rack.failFastStops) };
-  if (state.redeployRelease) return prepareRedeploy(state, deps, previous, watch);
+  if (state.redeployRelease) return prepareRedeploy(state, deps, previous);
 
   const source = state.source;
   if (!source) throw new NotFound('SOURCE_MISSING', `app ${state.app} has no tarball to build (deploy one to apps/${state.app}/ first)`, { app: state.app });
@@ -71,7 +71,7 @@ export async function prepare(state: DeployState, deps: PrepareDeps): Promise<De
     throw error;
   }
   try {
-    return await prepareUpload(state, deps, { scan, source, tag, current, previous, watch, contextKey: contextKey(state.app, tag), discardContext: () => context.discard() });
+    return await prepareUpload(state, deps, { scan, source, tag, current, previous, contextKey: contextKey(state.app, tag), discardContext: () => context.discard() });
   } catch (error) {
     await context.discard();
     throw error;
@@ -84,16 +84,11 @@ interface UploadScan {
   tag: string;
   current: Awaited<ReturnType<Store['currentRelease']>>;
   previous: ReleaseRef | undefined;
-  watch: NonNullable<DeployState['watch']>;
   contextKey: string;
   discardContext: () => Promise<void>;
 }
 
-async function prepareUpload(
-  state: DeployState,
-  deps: PrepareDeps,
-  { scan, source, tag, current, previous, watch, contextKey: key, discardContext }: UploadScan,
-): Promise<DeployState> {
+async function prepareUpload(state: DeployState, deps: PrepareDeps, { scan, source, tag, current, previous, contextKey: key, discardContext }: UploadScan): Promise<DeployState> {
   const manifest = parseManifest(manifestText(scan), {
     app: state.app,
     owner: {
@@ -109,6 +104,8 @@ async function prepareUpload(
     links: scan.links,
     deregistrationDelay: deps.rack.deregistrationDelay,
   });
+  // a rollout that cannot end within the rack's cap is refused now, not rolled back at its deadline
+  const watch = watchSettings(deps.rack, manifest);
   await checkPolicies(deps.iam, manifest);
   const routed = manifest.services.filter((s) => s.port).map((s) => ({ targetGroup: targetGroupName(deps.rack.name, state.app, s.name), hosts: s.domains }));
   if (routed.length > 0) {
@@ -159,6 +156,11 @@ async function prepareUpload(
   });
   await deps.store.rememberSource(state.app, source, scan.stripComponents, baseImages);
   return { ...state, manifest, stripComponents: scan.stripComponents, build, watch, ...(previous ? { previous } : {}) };
+}
+
+/** Watch's settings for this manifest: its rollout deadline (or MANIFEST_ROLLOUT_*), the fail-fast count. */
+function watchSettings(rack: Rack, manifest: Manifest): NonNullable<DeployState['watch']> {
+  return { ...deployDeadline(manifest, rack.watchDeadlineCapSeconds), failFastStops: Math.max(1, rack.failFastStops) };
 }
 
 async function readTarball(s3: S3Client, source: NonNullable<DeployState['source']>, limits: Partial<ScanLimits> | undefined, options: ScanOptions) {
@@ -264,7 +266,7 @@ function buildEnvironment(state: DeployState, strip: 0 | 1, build: BuildPlan, ma
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-async function prepareRedeploy(state: DeployState, deps: PrepareDeps, previous: ReleaseRef | undefined, watch: NonNullable<DeployState['watch']>): Promise<DeployState> {
+async function prepareRedeploy(state: DeployState, deps: PrepareDeps, previous: ReleaseRef | undefined): Promise<DeployState> {
   const app = await deps.store.getApp(state.app);
   if (!app) throw new NotFound('APP_NOT_FOUND', `app ${state.app} does not exist in this rack`, { app: state.app });
   const releaseId = state.redeployRelease ?? app.currentRelease;
@@ -279,7 +281,8 @@ async function prepareRedeploy(state: DeployState, deps: PrepareDeps, previous: 
     redeployRelease: release.id,
     manifest: release.manifest,
     build: { needed: false, images: release.images, ...(release.buildId ? { id: release.buildId } : {}) },
-    watch,
+    // the release's manifest under the rack's cap as it is now
+    watch: watchSettings(deps.rack, release.manifest),
     ...(previous ? { previous } : {}),
   };
 }

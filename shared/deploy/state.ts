@@ -91,7 +91,8 @@ export interface DeployState {
   release?: ReleaseRef;
   previous?: ReleaseRef;
   promoted?: PromotedService[];
-  watch?: { deadlineSeconds: number; failFastStops: number };
+  /** Watch's settings, from Prepare: the rollout deadline (the ASL's TimeoutSecondsPath) and how it was reached */
+  watch?: { deadlineSeconds: number; deadline?: string; failFastStops: number };
   rollout?: { outcome: 'completed'; detail: string };
   /** set by a Catch: the raw Step Functions failure */
   failure?: { Error?: string; Cause?: string };

@@ -51,7 +51,7 @@ export async function verifyAtDeadline(state: DeployState, deps: WatchDeps): Pro
   const watch = await deps.store.getWatch(state.execution);
   const recorded = watch ? verdictInputs(watch) : { seen: {}, stops: {} };
   const merged = Object.fromEntries(deployments.map((d) => [d.deploymentId, pickFinal(recorded.seen[d.deploymentId], described[d.deploymentId])]));
-  const verdict = deadlineVerdict(deployments, merged, recorded.stops, state.watch!.failFastStops, state.watch!.deadlineSeconds);
+  const verdict = deadlineVerdict(deployments, merged, recorded.stops, state.watch!.failFastStops, state.watch!.deadlineSeconds, state.watch!.deadline);
   // no late event may send the token of a state that has moved on
   await deps.store.closeWatch(state.execution, verdict);
   if (verdict.status === 'completed') return { ...state, rollout: { outcome: 'completed', detail: `${verdict.detail} (confirmed at the deadline)` } };

@@ -16,6 +16,13 @@ export const TASK_MEMORY = { min: 6, max: 2_147_483_647 } as const;
 export const ALB_HEALTH = { interval: [5, 300], timeout: [2, 120], threshold: [2, 10] } as const;
 // ECS ContainerDefinition.healthCheck: timeout 2–60, startPeriod 0–300 (interval/retries fit the ALB ranges).
 export const CONTAINER_HEALTH = { timeout: [2, 60], startPeriod: 300 } as const;
+// ELBv2 target group attribute deregistration_delay.timeout_seconds: "The range is 0-3600 seconds"
+// (ELB API Reference, TargetGroupAttribute).
+export const DEREGISTRATION_DELAY = { min: 0, max: 3600 } as const;
+// ECS ContainerDefinition.stopTimeout: "The valid values for Fargate are 2-120 seconds"; for the EC2
+// launch type the API states no range (the agent's ECS_CONTAINER_STOP_TIMEOUT applies when unset).
+// Rackless keeps Fargate's range on EC2 too, so a rollout's drain stays bounded.
+export const STOP_TIMEOUT = { min: 2, max: 120 } as const;
 
 export { SERVICE_NAME } from '../names.js';
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -6,9 +6,11 @@ import { parameterPath } from '../names.js';
 import { dockerfileExposedPort, dockerfileStages } from './dockerfile.js';
 import { MANIFEST_LIMITS } from './limits.js';
 import { allowedKeys, CONTAINER_HEALTH, describeValue, issueCode, manifestSchema, type RawManifest, type RawService } from './schema.js';
+import { DEFAULT_ALARMS, DEFAULT_DEPLOYMENT, DEFAULT_DEREGISTRATION_DELAY, DEFAULT_HEALTH, DEFAULT_SCALE, DEFAULT_STOP_TIMEOUT } from './defaults.js';
 import type { HealthCheck, Manifest, ServiceSpec } from './types.js';
 
 export { dockerfileBaseImages, dockerfileExposedPort } from './dockerfile.js';
+export { DEFAULT_ALARMS, DEFAULT_DEPLOYMENT, DEFAULT_DEREGISTRATION_DELAY, DEFAULT_HEALTH, DEFAULT_SCALE, DEFAULT_STOP_TIMEOUT } from './defaults.js';
 
 /** Whose manifest this is: its secrets, images and keys are checked against the app's own. */
 export interface ManifestOwner {
@@ -33,7 +35,7 @@ export interface ManifestContext {
   paths: string[];
   /** paths that are symlinks or hard links in the tarball (the scan's `links`) */
   links?: Record<string, { type: 'symlink' | 'link'; target: string }>;
-  /** rack default target group deregistration delay, seconds (default 30) */
+  /** rack default target group deregistration delay, seconds (default DEFAULT_DEREGISTRATION_DELAY) */
   deregistrationDelay?: number;
 }
 
@@ -64,21 +66,6 @@ export function manifestText(scan: { files: Record<string, string>; links: Recor
   }
   return scan.files[name];
 }
-
-// Convox's defaults (health path, interval, deployment 50/200, cpu 256, memory 512); see DESIGN §3.
-export const DEFAULT_HEALTH: HealthCheck = {
-  path: '/',
-  interval: 5,
-  timeout: 4,
-  grace: 30,
-  healthy: 2,
-  unhealthy: 2,
-  codes: '200-399',
-};
-export const DEFAULT_SCALE = { count: 1, cpu: 256, memory: 512 } as const;
-export const DEFAULT_DEPLOYMENT = { minimum: 50, maximum: 200 } as const;
-export const DEFAULT_ALARMS = { cpu: 90, memory: 90, http5xx: 10, unhealthy: 1 } as const;
-export const DEFAULT_DEREGISTRATION_DELAY = 30;
 
 // yaml counts alias expansions; a real manifest reuses a block a handful of times, a bomb millions
 const MAX_ALIAS_COUNT = 100;
@@ -284,6 +271,7 @@ function resolveService(name: string, raw: RawService, appEnvironment: string[],
     environment,
     secrets,
     deregistrationDelay: raw.deregistrationDelay ?? ctx.deregistrationDelay ?? DEFAULT_DEREGISTRATION_DELAY,
+    stopTimeout: raw.termination?.grace ?? DEFAULT_STOP_TIMEOUT,
     alarms: { ...DEFAULT_ALARMS, ...raw.alarms },
   };
 }

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { NAME_RULES } from '../names.js';
-import { ALB_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
+import { ALB_HEALTH, DEREGISTRATION_DELAY, ENV_NAME, SERVICE_NAME, STOP_TIMEOUT, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /**
  * The shape of rackless.yml as written (before defaults), in valibot. Ranges are the AWS limits, so a
@@ -10,7 +10,7 @@ import { ALB_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './lim
  */
 
 // the limits live apart so the task definition renderer can use them without bundling the validator
-export { ALB_HEALTH, CONTAINER_HEALTH, ENV_NAME, SERVICE_NAME, TASK_CPU, TASK_MEMORY } from './limits.js';
+export { ALB_HEALTH, CONTAINER_HEALTH, DEREGISTRATION_DELAY, ENV_NAME, SERVICE_NAME, STOP_TIMEOUT, TASK_CPU, TASK_MEMORY } from './limits.js';
 
 /** Renders a rejected value for a message: `"lots"`, `3`, `a list`, `a map`, `nothing`. */
 export function describeValue(value: unknown): string {
@@ -181,6 +181,9 @@ const scale = strictMap(
 // the cross-check max > min lives in the parser.
 const deployment = strictMap({ minimum: v.optional(intBetween(0, 100)), maximum: v.optional(intBetween(100, 200)) }, 'a map with minimum, maximum');
 
+// Convox's `termination.grace`: the seconds a container has to exit after SIGTERM (ECS stopTimeout)
+const termination = strictMap({ grace: v.optional(intBetween(STOP_TIMEOUT.min, STOP_TIMEOUT.max)) }, 'a map with grace');
+
 const alarms = strictMap(
   {
     cpu: v.optional(intBetween(1, 100)),
@@ -219,7 +222,8 @@ const serviceEntries = {
   deployment: v.optional(deployment),
   environment: v.optional(environment),
   secrets: v.optional(secrets),
-  deregistrationDelay: v.optional(intBetween(0, 3600)),
+  deregistrationDelay: v.optional(intBetween(DEREGISTRATION_DELAY.min, DEREGISTRATION_DELAY.max)),
+  termination: v.optional(termination),
   alarms: v.optional(alarms),
   // Convox's per-service policies; they all go on the app's one task role
   policies: v.optional(arnList),
@@ -251,6 +255,7 @@ export function allowedKeys(path: ReadonlyArray<PropertyKey>): string[] {
     health: ['path', 'interval', 'timeout', 'grace', 'healthy', 'unhealthy', 'codes', 'command'],
     scale: ['count', 'cpu', 'memory'],
     deployment: ['minimum', 'maximum'],
+    termination: ['grace'],
     alarms: ['cpu', 'memory', 'http5xx', 'unhealthy'],
   };
   if (path.length === 0) return levels['']!;

@@ -48,6 +48,8 @@ export interface ServiceSpec {
   secrets: Record<string, string>;
   /** target group deregistration delay, seconds */
   deregistrationDelay: number;
+  /** container stopTimeout: seconds between SIGTERM and SIGKILL (manifest `termination.grace`, as Convox names it) */
+  stopTimeout: number;
   alarms: AlarmThresholds;
 }
 

@@ -69,13 +69,14 @@ export function rolloutVerdict(
   return { status: 'completed', detail: deployments.map((d) => `${d.service}: ${d.deploymentId} completed`).join('; ') };
 }
 
-/** At the deadline, whatever is still in progress has failed. */
+/** At the deadline, whatever is still in progress has failed; `deadline` says how the deadline was reached (shared/rollout/deadline.ts). */
 export function deadlineVerdict(
   deployments: WatchedDeployment[],
   observations: Record<string, Observation | undefined>,
   stops: Record<string, StopTally | undefined>,
   failFastStops: number,
   deadlineSeconds: number,
+  deadline?: string,
 ): Verdict {
   const verdict = rolloutVerdict(deployments, observations, stops, failFastStops);
   if (verdict.status !== 'waiting') return verdict;
@@ -86,7 +87,10 @@ export function deadlineVerdict(
     status: 'failed',
     code: 'ROLLOUT_DEADLINE',
     service: first.service,
-    reason: `deployment ${first.deploymentId} of service ${first.serviceName} did not complete within ${deadlineSeconds}s (${seen ? `rollout ${seen.outcome}, ${seen.runningCount ?? 0}/${first.desiredCount} running, ${seen.failedTasks ?? 0} failed tasks` : 'not found'})`,
+    reason:
+      `deployment ${first.deploymentId} of service ${first.serviceName} did not complete within ${deadlineSeconds}s ` +
+      `(${seen ? `rollout ${seen.outcome}, ${seen.runningCount ?? 0}/${first.desiredCount} running, ${seen.failedTasks ?? 0} failed tasks` : 'not found'})` +
+      (deadline ? `; the deadline is the manifest's longest healthy rollout, ${deadline}` : ''),
     ...(tally?.last ? { stop: tally.last } : {}),
   };
 }

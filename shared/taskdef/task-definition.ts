@@ -120,6 +120,8 @@ export function taskDefinitionInput(args: TaskDefinitionArgs): RegisterTaskDefin
     ...(service.command ? { command: [...service.command] } : {}),
     // reserve the whole task memory: the scheduler then places by what the task really holds
     memoryReservation: service.scale.memory,
+    // SIGTERM → SIGKILL; a release recorded before the manifest had termination.grace keeps ECS's own default
+    ...(service.stopTimeout !== undefined ? { stopTimeout: service.stopTimeout } : {}),
     ...(service.port !== undefined ? { portMappings: [{ containerPort: service.port, hostPort: 0, protocol: 'tcp' }] } : {}),
     environment: containerEnvironment(args),
     ...(secrets.length > 0 ? { secrets } : {}),

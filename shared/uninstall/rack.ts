@@ -1,8 +1,9 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { logGroupsNamed, objectVersions, parametersUnder, repositoriesUnder, rolesUnder, servicesNamed, targetGroupsTagged } from '../aws/inventory.js';
 import { deleteStack, type StackDeletion, type StackResource } from '../aws/stack.js';
-import { deleteObjectVersions } from '../aws/teardown.js';
+import { deleteObjectVersions, releaseScaleInProtection } from '../aws/teardown.js';
 import { RemovalFailed } from '../errors.js';
 import { rolePath } from '../names.js';
 import { deleteApp, findApp, guardDeploys, type RemovalDeps } from './app.js';
@@ -25,6 +26,7 @@ export interface RackInventory {
 
 export interface RackRemovalDeps extends RemovalDeps {
   cfn: CloudFormationClient;
+  asg: AutoScalingClient;
   tagging: ResourceGroupsTaggingAPIClient;
   stackId: string;
   stack: StackResource[];
@@ -75,6 +77,8 @@ export interface RackRemoval {
   perApp: Record<string, Deleted>;
   /** versions and delete markers deleted, per bucket */
   bucketObjects: Record<string, number>;
+  /** instances whose scale-in protection was turned off, per Auto Scaling group of the stack */
+  unprotected: Record<string, number>;
   stack: StackDeletion;
   /** what is still tagged `rackless:rack=<rack>` after the stack went (the Resource Groups Tagging API's answer) */
   tagged: string[];
@@ -82,7 +86,8 @@ export interface RackRemoval {
 
 /**
  * Every app deleted (refused up front while one deploys, unless `force`), the stack's buckets
- * emptied of every version and delete marker, then DeleteStack and its wait. Each part tolerates
+ * emptied of every version and delete marker, its instances' scale-in protection turned off, then
+ * DeleteStack and its wait. Each part tolerates
  * what an earlier run already removed.
  */
 export async function uninstallRack(deps: RackRemovalDeps, inventory: RackInventory, force: boolean): Promise<RackRemoval> {
@@ -103,9 +108,18 @@ export async function uninstallRack(deps: RackRemovalDeps, inventory: RackInvent
       throw new RemovalFailed('DELETE_FAILED', `emptying bucket ${bucket} failed: ${(error as Error).message}`, { step: 'bucket', bucket }, { cause: error });
     }
   }
+  const unprotected: Record<string, number> = {};
+  for (const group of deps.stack.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup').map((r) => r.physicalId)) {
+    deps.progress?.(`Turning scale-in protection off in Auto Scaling group ${group} (the stack would wait on protected instances)`);
+    try {
+      unprotected[group] = await releaseScaleInProtection(deps.asg, group);
+    } catch (error) {
+      throw new RemovalFailed('DELETE_FAILED', `turning scale-in protection off in ${group} failed: ${(error as Error).message}`, { step: 'scale-in protection', group }, { cause: error });
+    }
+  }
   deps.progress?.(`Deleting stack ${deps.rack.name} and waiting for it (at most ${deps.stackSeconds} s)`);
   const stack = await deleteStack(deps.cfn, deps.stackId, deps.stackSeconds);
-  return { deleted, perApp, bucketObjects, stack, tagged: stack.status === 'DELETE_COMPLETE' ? await taggedWith(deps.tagging, deps.rack.name) : [] };
+  return { deleted, perApp, bucketObjects, unprotected, stack, tagged: stack.status === 'DELETE_COMPLETE' ? await taggedWith(deps.tagging, deps.rack.name) : [] };
 }
 
 /**

@@ -1,21 +1,26 @@
-import type { NewWatch, Store, WatchPointer, WatchRecord } from '../aws/store.js';
-import { type Observation, rolloutVerdict, type StopSummary, type StopTally, type Verdict } from '../rollout/verdict.js';
+import pLimit from 'p-limit';
+import type { DeploymentFacts, NewWatch, Store, WatchHeader, WatchLink, WatchRecord } from '../aws/store.js';
+import { type Observation, rolloutVerdict, type StopSummary, type StopTally, type Verdict, type WatchedDeployment } from '../rollout/verdict.js';
 
 /**
  * The one mechanism that resumes a waiting deploy. The Watch step registers its task token here;
  * ECS events (task-events) record outcomes here. Either side may come first, twice, or not at all:
- * both record, then evaluate, and a conditional write lets exactly one of them send the token.
+ * both record, then decide, and a conditional write lets exactly one of them send the token.
  *
- * The watch keeps every verdict input in its own record, so an event costs a bounded number of
- * store calls (a pointer read, one conditional update, at most one close) however many services
- * the deploy has. An event that comes before its watch is kept on its own and folded in when the
- * watch registers: the event writes its fact, then looks for the pointer; the watch writes its
- * pointers, then reads the facts — whichever order they run in, the watch ends up with the fact.
+ * An event costs a bounded number of store calls, each on an item of bounded size, however many
+ * services the deploy has: it updates its deployment's (or task definition's) own item and reads it
+ * back in the same call — which says whether a watch is linked to it yet — then at most takes the
+ * deployment off the watch's pending set, and the event that empties it (or fails the rollout) closes
+ * the watch. Registration links every deployment's item the same way, so an event and the watch see
+ * each other whichever comes first: each item is updated atomically.
  */
 export interface TaskTokenSender {
   succeed(token: string, output: unknown): Promise<void>;
   fail(token: string, error: string, cause: string): Promise<void>;
 }
+
+/** Registration links this many deployments at once (two small UpdateItems each). */
+const LINK_CONCURRENCY = 10;
 
 /** Pure: the verdict inputs of a watch, as the verdict table reads them. */
 export function verdictInputs(watch: WatchRecord): { seen: Record<string, Observation | undefined>; stops: Record<string, StopTally | undefined> } {
@@ -24,9 +29,13 @@ export function verdictInputs(watch: WatchRecord): { seen: Record<string, Observ
   watch.deployments.forEach((d, i) => {
     const facts = watch.facts[i];
     seen[d.deploymentId] = facts?.outcome;
-    if (facts?.stoppedTasks.length) stops[d.taskDefinitionArn] = { count: facts.stoppedTasks.length, ...(facts.lastStop ? { last: facts.lastStop } : {}) };
+    if (facts?.stoppedTasks.length) stops[d.taskDefinitionArn] = tally(facts)!;
   });
   return { seen, stops };
+}
+
+function tally(facts: DeploymentFacts): StopTally | undefined {
+  return facts.stoppedTasks.length ? { count: facts.stoppedTasks.length, ...(facts.lastStop ? { last: facts.lastStop } : {}) } : undefined;
 }
 
 /** Pure: the verdict of a watch from what it has recorded. */
@@ -36,57 +45,94 @@ export function watchVerdict(watch: WatchRecord): Verdict {
 }
 
 /**
+ * Pure: the verdict table applied to one deployment's facts: `completed` (take it off the pending
+ * set), `failed` (the rollout has failed, whatever the others do) or `waiting`.
+ */
+export function deploymentVerdict(link: WatchLink, facts: DeploymentFacts): Verdict {
+  const d = link.deployment;
+  const stops = tally(facts);
+  return rolloutVerdict([d], { [d.deploymentId]: facts.outcome }, stops ? { [d.taskDefinitionArn]: stops } : {}, link.failFastStops);
+}
+
+/** Pure: once no deployment is pending, every one completed: the verdict; undefined while some are pending. */
+export function completionVerdict(header: WatchHeader, deployments: WatchedDeployment[]): Verdict | undefined {
+  if (header.pending.length > 0) return undefined;
+  const completed: Observation = { outcome: 'completed' };
+  return rolloutVerdict(deployments, Object.fromEntries(deployments.map((d) => [d.deploymentId, completed])), {}, header.failFastStops);
+}
+
+/**
  * Registers a watch and folds in what arrived before it — events recorded with no watch yet and what
  * DescribeServices already says (`described`, by deployment id) — then decides once.
  */
 export async function registerWatch(store: Store, sender: TaskTokenSender, watch: NewWatch, described: Record<string, Observation | undefined>): Promise<Verdict> {
   await store.putWatch(watch);
-  const before = await store.factsBeforeWatch(watch.deployments);
-  let latest: WatchRecord | undefined;
-  for (const [index, d] of watch.deployments.entries()) {
-    const pointer = { execution: watch.execution, index };
-    const facts = before[index]!;
-    const seen = described[d.deploymentId];
-    for (const observation of [facts.outcome, seen]) {
-      if (observation && observation.outcome !== 'in-progress') latest = (await store.applyOutcome(pointer, observation)) ?? latest;
-    }
-    if (facts.stoppedTasks.length) latest = (await store.applyStops(pointer, facts.stoppedTasks, facts.lastStop)) ?? latest;
-  }
-  return decide(store, sender, latest ?? (await store.getWatch(watch.execution))!);
+  const limit = pLimit(LINK_CONCURRENCY);
+  const facts = await Promise.all(
+    watch.deployments.map((deployment, index) =>
+      limit(async () => {
+        const held = await store.linkWatch({ execution: watch.execution, index, deployment, failFastStops: watch.failFastStops });
+        const seen = described[deployment.deploymentId];
+        if (!seen || seen.outcome === 'in-progress' || (held.outcome && held.outcome.outcome !== 'in-progress')) return held;
+        // kept as the event would have kept it, for Verify and the CLI
+        const recorded = await store.recordOutcome(deployment.deploymentId, seen);
+        return { ...held, ...(recorded.facts.outcome ? { outcome: recorded.facts.outcome } : {}) };
+      }),
+    ),
+  );
+  const verdict = watchVerdict({ ...watch, status: 'waiting', facts });
+  if (verdict.status === 'failed') return close(store, sender, watch.execution, verdict);
+  const completed = facts.flatMap((f, i) => (f.outcome?.outcome === 'completed' ? [i] : []));
+  if (watch.deployments.length > 0 && completed.length === 0) return verdict;
+  const header = await store.completeDeployments(watch.execution, completed);
+  // an event closed it meanwhile
+  if (!header) return (await store.getWatch(watch.execution))?.verdict ?? verdict;
+  const done = completionVerdict(header, watch.deployments);
+  if (done) return close(store, sender, watch.execution, done);
+  return { status: 'waiting', pending: header.pending.map((i) => watch.deployments[i]!.service) };
 }
 
-/** An ECS Deployment State Change: record it, and resume the watch that follows it, if any. */
+/**
+ * An ECS Deployment State Change: record it, and resume the watch that follows it, if any. An
+ * in-progress event decides nothing (the verdict reads only final outcomes; Verify asks
+ * DescribeServices itself) and costs nothing.
+ */
 export async function recordDeploymentEvent(store: Store, sender: TaskTokenSender, deploymentId: string, observation: Observation): Promise<Verdict | undefined> {
-  await store.recordOutcome(deploymentId, observation);
-  const pointer = await store.watchOfDeployment(deploymentId);
-  if (!pointer) return undefined;
-  return decideAfter(store, sender, pointer, await store.applyOutcome(pointer, observation));
+  if (observation.outcome === 'in-progress') return undefined;
+  const { link, facts } = await store.recordOutcome(deploymentId, observation);
+  if (!link) return undefined;
+  const verdict = deploymentVerdict(link, facts);
+  if (verdict.status === 'failed') {
+    // the task definition's last unexpected stop says why
+    const stops = await store.stopsOf(link);
+    return close(store, sender, link.execution, deploymentVerdict(link, { ...stops, ...(facts.outcome ? { outcome: facts.outcome } : {}) }));
+  }
+  if (verdict.status === 'waiting') return verdict;
+  const header = await store.completeDeployments(link.execution, [link.index]);
+  if (!header) return undefined;
+  // the event knows the pending deployments by index only (their names are read once, at the end)
+  if (header.pending.length > 0) return { status: 'waiting', pending: header.pending.map((i) => `deployment ${i}`) };
+  const deployments = await store.watchDeployments(link.execution);
+  const done = deployments && completionVerdict(header, deployments);
+  return done ? close(store, sender, link.execution, done) : undefined;
 }
 
 /** An unexpected task stop of a task definition: count it once per task, resume its watch. */
 export async function recordTaskStop(store: Store, sender: TaskTokenSender, taskDefinitionArn: string, stop: StopSummary): Promise<Verdict | undefined> {
-  await store.recordStop(taskDefinitionArn, stop);
-  const pointer = await store.watchOfTaskDefinition(taskDefinitionArn);
-  if (!pointer) return undefined;
-  return decideAfter(store, sender, pointer, await store.applyStops(pointer, [stop.taskArn], stop));
+  const { link, facts } = await store.recordStop(taskDefinitionArn, stop);
+  if (!link) return undefined;
+  const verdict = deploymentVerdict(link, facts);
+  return verdict.status === 'failed' ? close(store, sender, link.execution, verdict) : verdict;
 }
 
-async function decideAfter(store: Store, sender: TaskTokenSender, pointer: WatchPointer, watch: WatchRecord | undefined): Promise<Verdict | undefined> {
-  if (watch) return decide(store, sender, watch);
-  // closed already: the verdict it reached
-  return (await store.getWatch(pointer.execution))?.verdict;
-}
-
-/** Decides a watch; the first caller to reach a final verdict closes it and sends the token. */
-async function decide(store: Store, sender: TaskTokenSender, watch: WatchRecord): Promise<Verdict> {
-  if (watch.status === 'done' && watch.verdict) return watch.verdict;
-  const verdict = watchVerdict(watch);
-  if (verdict.status === 'waiting') return verdict;
-  if (!(await store.closeWatch(watch.execution, verdict))) return (await store.getWatch(watch.execution))?.verdict ?? verdict;
+/** The first caller to reach a final verdict closes the watch and sends its token; the others change nothing. The verdict this caller reached. */
+async function close(store: Store, sender: TaskTokenSender, execution: string, verdict: Verdict): Promise<Verdict> {
+  const closed = await store.closeWatch(execution, verdict);
+  if (!closed) return verdict;
   if (verdict.status === 'completed') {
-    await sender.succeed(watch.token, { outcome: 'completed', detail: verdict.detail });
-  } else {
-    await sender.fail(watch.token, 'RolloutFailed', JSON.stringify({ errorMessage: `${verdict.code}: ${verdict.reason}`, service: verdict.service, stop: verdict.stop }));
+    await sender.succeed(closed.token, { outcome: 'completed', detail: verdict.detail });
+  } else if (verdict.status === 'failed') {
+    await sender.fail(closed.token, 'RolloutFailed', JSON.stringify({ errorMessage: `${verdict.code}: ${verdict.reason}`, service: verdict.service, stop: verdict.stop }));
   }
   return verdict;
 }

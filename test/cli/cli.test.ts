@@ -45,6 +45,8 @@ describe('rackless deploy', () => {
     expect(result.stdout).toMatch(/Packing source\.\.\. OK \(2 files, \d+ B\)/);
     expect(result.stdout).toMatch(/Preparing \(tarball, manifest\)\.\.\. OK \(\d+(\.\d)?m?s\)/);
     expect(result.stdout).toMatch(/Release: (R[0-9A-Z]+) \(#1\)/);
+    // the deadline Prepare derived from the implied manifest: 2 × (60 s start + 40 s to healthy + 20 s to drain)
+    expect(result.stdout).toMatch(/Rolling out \(deadline 4m00s\)\.\.\. OK/);
     expect(result.stdout).toMatch(/web +desired 1 +running 1 +failed 0 +COMPLETED/);
     expect(result.stdout).toContain(`Endpoints:\n  web          http://web.shop.${RACK}.internal`);
     const release = await h.store.currentRelease('shop');
@@ -56,7 +58,7 @@ describe('rackless deploy', () => {
     h.rack.simulator.next('shop', { outcome: 'crash-loop', crashes: 3, exitCode: 3, logLines: ['boot: DATABASE_URL is not set'] });
     const result = await h.cli(['deploy', await appDir(undefined, 'broken'), '--app', 'shop']);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/Rolling out\.\.\. FAILED/);
+    expect(result.stdout).toMatch(/Rolling out \(deadline 4m00s\)\.\.\. FAILED/);
     expect(result.stdout).toMatch(/Rolling back\.\.\. OK/);
     const sns = (await h.rack.notifications()).filter((n) => n.attributes.kind === 'deploy').at(-1)!;
     expect(sns.attributes.status).toBe('rolled-back');
@@ -67,7 +69,7 @@ describe('rackless deploy', () => {
   });
 
   it('shows a dry run against what runs now and changes nothing', async () => {
-    const dir = await appDir('services:\n  web:\n    build: .\n    port: 80\n    scale: {count: 3, cpu: 512}\n    environment: [MODE=dry]\n');
+    const dir = await appDir('services:\n  web:\n    build: .\n    port: 80\n    scale: {count: 3, cpu: 512}\n    environment: [MODE=dry]\n    termination: {grace: 20}\n');
     const before = h.bridge.requests.length;
     const result = await h.cli(['deploy', dir, '--app', 'shop', '--dry-run']);
     expect(result.stderr).toBe('');
@@ -79,6 +81,7 @@ describe('rackless deploy', () => {
     expect(result.stdout).toContain(`task definition ${ecsService('shop', 'web')}:1 → ${ecsService('shop', 'web')}:3`);
     expect(result.stdout).toContain('~ cpu: 256 → 512');
     expect(result.stdout).toContain('+ env MODE: dry');
+    expect(result.stdout).toContain('~ stop timeout: 10 s → 20 s');
     expect(result.stdout).toContain('~ desired count: 1 → 3');
     expect((await h.store.listReleases('shop')).length).toBe(2);
   });

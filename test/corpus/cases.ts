@@ -196,6 +196,19 @@ export const CASES: CorpusCase[] = [
     code: 'MANIFEST_ENVIRONMENT_TOO_LARGE',
     names: /services\.web\.environment: the rendered environment .* is 40,\d{3} bytes; a service may have at most 32,768/,
   },
+  // --- rollouts that cannot end within the rack's cap (shared/rollout/deadline.ts)
+  {
+    name: 'rollout longer than the deadline cap (interval 300, healthy 10, deregistration delay 3600)',
+    body: () => service('build: .\nport: 80\nhealth: {interval: 300, timeout: 120, healthy: 10}\nderegistrationDelay: 3600'),
+    code: 'MANIFEST_ROLLOUT_TOO_LONG',
+    names: /services\.web: a healthy rollout may take 2 × 1 batch × \(60 s start \+ 3,030 s to healthy .* = 13,400 s, more than the rack allows a rollout \(1,800 s/,
+  },
+  {
+    name: 'deployment settings ECS can never roll out',
+    body: () => service('build: .\nscale: {count: 1}\ndeployment: {minimum: 50, maximum: 150}'),
+    code: 'MANIFEST_ROLLOUT_STUCK',
+    names: /services\.web\.deployment: with count 1, minimum 50 keeps 1 task running and maximum 150 allows 1/,
+  },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -7,7 +7,8 @@ import { buildTarball } from '../support/tarballs.js';
 
 /**
  * Every step of the deploy, its runtime dying before its AWS calls or after all of them
- * (`Lambda.Unknown`, which the state machine retries): the deploy still ends as it would have, every
+ * (`Lambda.Unknown`, which the state machine retries), and the build's StartBuild refused once (a
+ * transient CodeBuild error the Build state retries): the deploy still ends as it would have, every
  * service runs one consistent release, exactly one notification goes out, and the app deploys again.
  */
 let rack: LocalRack;
@@ -30,11 +31,11 @@ const tarball = (version: string) =>
 
 const crash = () => Object.assign(new Error('the runtime exited before returning'), { name: 'Lambda.Unknown' });
 
-/** Dies once, before or after the real run; the retry runs normally. */
-function crashOnce(step: string, when: 'before' | 'after'): { restore: () => void; crashed: () => boolean } {
+/** Dies once, before or after the real run (of the first invocation `matches` accepts); the retry runs normally. */
+function crashOnce(step: string, when: 'before' | 'after', matches: (event: any) => boolean = () => true): { restore: () => void; crashed: () => boolean } {
   let done = false;
-  const restore = rack.functions.intercept(step, async (run) => {
-    if (done) return run();
+  const restore = rack.functions.intercept(step, async (run, event) => {
+    if (done || !matches(event)) return run();
     done = true;
     if (when === 'before') throw crash();
     await run();
@@ -60,14 +61,18 @@ async function consistent(app: string): Promise<void> {
 }
 
 describe('a step that dies before or after its AWS calls', () => {
-  const steps = ['prepare', 'release', 'promote', 'retire', 'notify'] as const;
+  // queue: the Queue step's enqueue (before: nothing recorded; after: the lock taken and the token
+  // sent, then the runtime dies and the step is retried with a new token); watch: the Watch step's
+  // registration of its token (after: registered, then retried with a new token)
+  const steps = ['queue', 'prepare', 'release', 'promote', 'watch', 'retire', 'notify'] as const;
+  const only: Partial<Record<(typeof steps)[number], (event: any) => boolean>> = { queue: (event) => event?.action === 'enqueue' };
   it.each(steps.flatMap((step) => (['before', 'after'] as const).map((when) => [step, when] as const)))(
     '%s, %s: the deploy ends as it would, one notification',
     async (step, when) => {
       const app = `c${step.slice(0, 4)}${when === 'before' ? 'b' : 'a'}`;
       expect((await rack.deploy(app, await tarball('v1'))).status).toBe('SUCCEEDED');
       await notesOf(app);
-      const fault = crashOnce(step, when);
+      const fault = crashOnce(step, when, only[step]);
       let run: Awaited<ReturnType<LocalRack['deploy']>>;
       try {
         run = await rack.deploy(app, await tarball('v2'), 'v2.tar.gz');
@@ -81,6 +86,28 @@ describe('a step that dies before or after its AWS calls', () => {
       const notes = await notesOf(app);
       expect(notes.map((n) => n.attributes.status)).toEqual(['succeeded']);
       // and the app is deployable again at once
+      expect((await rack.deploy(app, await tarball('v3'), 'v3.tar.gz')).status).toBe('SUCCEEDED');
+      await consistent(app);
+    },
+  );
+
+  it.each(['AWSCodeBuildException', 'AccountLimitExceededException'])(
+    'build, StartBuild refused with %s: the Build state retries it, one build runs, one notification',
+    async (error) => {
+      const app = `cbuild${error.length}`;
+      expect((await rack.deploy(app, await tarball('v1'))).status).toBe('SUCCEEDED');
+      await notesOf(app);
+      const [builds, refused] = [rack.builds.builds.length, rack.builds.refused.length];
+      rack.builds.refuse(app, error, 1);
+      const run = await rack.deploy(app, await tarball('v2'), 'v2.tar.gz');
+      expect(run.status, `${run.error}: ${run.cause}`).toBe('SUCCEEDED');
+      expect(rack.builds.refused.slice(refused)).toEqual([{ app, error }]);
+      expect(rack.builds.builds.slice(builds).map((b) => b.environment.RACKLESS_APP)).toEqual([app]);
+      // the Build state entered once, retried within it
+      expect(run.statesEntered.filter((s) => s === 'Build')).toEqual(['Build']);
+      await consistent(app);
+      expect((await rack.store.currentRelease(app))!.number).toBe(2);
+      expect((await notesOf(app)).map((n) => n.attributes.status)).toEqual(['succeeded']);
       expect((await rack.deploy(app, await tarball('v3'), 'v3.tar.gz')).status).toBe('SUCCEEDED');
       await consistent(app);
     },

@@ -62,6 +62,13 @@ describe('deploy pipeline', () => {
 
     const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${ecsService('shop', 'worker')}:1` }));
     expect(td.taskDefinition?.containerDefinitions?.[0]?.command).toEqual(['sh', '-c', 'node worker.js']);
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.stopTimeout).toBe(10);
+    // Watch's deadline follows the slowest service's rollout (web: 2 tasks behind the ALB; the worker's is 220 s)
+    expect(run.output.watch).toEqual({
+      deadlineSeconds: 240,
+      deadline: 'web: 2 × 1 batch × (60 s start + 40 s to healthy [grace 30 + interval 5 × healthy 2] + 20 s to drain [deregistrationDelay 10 + stop timeout 10]) = 240 s',
+      failFastStops: 3,
+    });
     // pinned by the digest the build pushed under its (immutable) tag
     const pushed = await rack.aws.ecr.send(new DescribeImagesCommand({ repositoryName: `${TEST_RACK}/shop` }));
     const worker = pushed.imageDetails!.find((image) => image.imageTags?.some((tag) => tag.startsWith('worker-shop-')))!;
@@ -72,7 +79,8 @@ describe('deploy pipeline', () => {
     const tgs = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [web.loadBalancers![0]!.targetGroupArn!] }));
     expect(tgs.TargetGroups?.[0]).toMatchObject({ HealthCheckPath: '/healthz', Matcher: { HttpCode: '200-399' } });
     const attributes = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgs.TargetGroups![0]!.TargetGroupArn }));
-    expect(attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value).toBe('30');
+    // the rack's default (serverless.yml deregistrationDelay), not AWS's 300 s
+    expect(attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value).toBe('10');
     const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: rack.resources.listenerArn }));
     const hostRule = rules.Rules?.find((r) => !r.IsDefault);
     expect(hostRule?.Conditions?.[0]?.HostHeaderConfig?.Values ?? hostRule?.Conditions?.[0]?.Values).toEqual(['shop.example.com']);
@@ -95,7 +103,7 @@ describe('deploy pipeline', () => {
     const delivered = rack.events.delivered.filter(([rule, e]) => rule === `${TEST_RACK}-ecs-events` && e['detail-type'] === 'ECS Deployment State Change');
     expect(delivered.map(([, e]) => e.detail.eventName)).toContain('SERVICE_DEPLOYMENT_COMPLETED');
     expect((await rack.store.getWatch(run.execution))?.verdict).toMatchObject({ status: 'completed' });
-    // the clock moved only for the simulated task starts (2 s each), never to the 1,800 s deadline
+    // the clock moved only for the simulated task starts (2 s each), never to the 240 s deadline
     expect(rack.scheduler.jumps.slice(jumps).every((ms) => ms <= 2_000)).toBe(true);
   });
 });

@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalRack } from '../../local/rack.js';
+import { epochSeconds } from '../../shared/aws/store.js';
+import type { DeployState } from '../../shared/deploy/state.js';
+import { WHEN_LOCK_LOST } from '../../shared/queue/lease.js';
 import { LOCK_LEASE_SECONDS, SWEEP_INTERVAL_SECONDS } from '../../shared/queue/queue.js';
 import type { SweepReport } from '../../shared/queue/sweep.js';
 import type { TaskTokenSender } from '../../shared/watch/watch.js';
@@ -186,6 +189,136 @@ describe('the queue heals itself', () => {
     expect(run.statesEntered.slice(-5)).toEqual(['Notify', 'Hand over', 'Outcome', 'Unreported outcome', 'Deployed']);
     expect(await rack.store.getLock('heal-notify')).toBeUndefined();
     await expectDeployable('heal-notify');
+  });
+});
+
+/** The queue-sweep schedule, ticking on the rack's clock until stopped; `onTick` sees each report. */
+function sweepEvery(onTick: (report: SweepReport) => Promise<void>): () => void {
+  const abort = new AbortController();
+  void (async () => {
+    for (;;) {
+      await rack.scheduler.sleep(SWEEP_INTERVAL_SECONDS * 1000, abort.signal);
+      await rack.scheduler.track((async () => onTick(await sweep()))());
+    }
+  })();
+  return () => abort.abort();
+}
+
+describe('the running deploy keeps its lease', () => {
+  const steps = Object.keys(WHEN_LOCK_LOST);
+
+  it('every step renews it as it starts: on the way to success, to a rollback and to the deadline', async () => {
+    const app = 'lease-steps';
+    const seen: Array<{ step: string; lapsedBefore: boolean; leaseAfter: number; startedAt: number }> = [];
+    const restores = steps.map((step) =>
+      rack.functions.intercept(step, async (run, event) => {
+        const state = ((event as { state?: DeployState }).state ?? event) as DeployState;
+        if (state.app !== app) return run();
+        // the lease has lapsed as the step starts (a long build, a slow step before it)
+        const lapsedBefore = await rack.store.renewLock(app, state.execution, 0);
+        const startedAt = epochSeconds(rack.scheduler.now());
+        try {
+          return await run();
+        } finally {
+          // (Verify ends by throwing its verdict)
+          seen.push({ step, lapsedBefore, leaseAfter: (await rack.store.getLock(app))?.expiresAt ?? 0, startedAt });
+        }
+      }),
+    );
+    try {
+      expect((await rack.deploy(app, await web('v1'))).status).toBe('SUCCEEDED');
+      rack.simulator.next(app, { outcome: 'fail' });
+      expect((await rack.deploy(app, await web('v2'), 'v2.tar.gz')).error).toBe('ROLLOUT_FAILED');
+      rack.simulator.next(app, { outcome: 'silent' });
+      expect((await rack.deploy(app, await web('v3'), 'v3.tar.gz')).error).toBe('ROLLOUT_DEADLINE');
+    } finally {
+      for (const restore of restores) restore();
+    }
+    expect([...new Set(seen.map((s) => s.step))].sort()).toEqual([...steps].sort());
+    for (const s of seen) {
+      expect(s.lapsedBefore, s.step).toBe(true);
+      expect(s.leaseAfter, s.step).toBeGreaterThanOrEqual(s.startedAt + LOCK_LEASE_SECONDS);
+    }
+    expect((await rack.notifications()).map((n) => n.attributes.status)).toEqual(['succeeded', 'rolled-back', 'rolled-back']);
+    await expectDeployable(app);
+  });
+
+  it('while it waits in Watch for 20 minutes the sweep renews it: the lock stays, the waiter waits, then runs', async () => {
+    const app = 'lease-watch';
+    // each task takes 10 minutes to start on the rack's clock: the Watch step waits two leases
+    rack.simulator.next(app, { outcome: 'complete', taskStartSeconds: 600 });
+    const { holder, waiter } = await holderAndWaiter(app);
+    const ticks: Array<{ at: number; state?: string; holder?: string; expiresAt?: number; renewed?: string; waiter?: string }> = [];
+    const stop = sweepEvery(async (report) => {
+      const lock = await rack.store.getLock(app);
+      const healed = report.healed.find((h) => h.app === app);
+      ticks.push({
+        at: epochSeconds(rack.scheduler.now()),
+        state: rack.stepFunctions.execution(holder)!.statesEntered.at(-1),
+        ...(lock ? { holder: lock.holder, expiresAt: lock.expiresAt } : {}),
+        ...(healed?.renewed ? { renewed: healed.renewed } : {}),
+        waiter: (await rack.store.listQueue(app)).find((q) => q.execution === waiter)?.status,
+      });
+    });
+    let run: Awaited<ReturnType<LocalRack['finish']>>;
+    try {
+      run = await rack.finish(holder);
+    } finally {
+      stop();
+    }
+    expect(run.status).toBe('SUCCEEDED');
+    const watching = ticks.filter((t) => t.state === 'Watch');
+    expect(watching.length).toBeGreaterThanOrEqual(3);
+    for (const tick of watching) {
+      expect(tick).toMatchObject({ holder, waiter: 'waiting' });
+      expect(tick.expiresAt!).toBeGreaterThan(tick.at);
+    }
+    expect(watching.filter((t) => t.renewed === holder).length).toBeGreaterThanOrEqual(2);
+    expect((await rack.finish(waiter)).status).toBe('SUCCEEDED');
+    expect((await rack.notifications()).map((n) => n.attributes.status)).toEqual(['succeeded', 'succeeded']);
+    await expectDeployable(app);
+  });
+
+  it('a deploy whose lock was deleted by hand and taken by a newer upload stops at Promote (LOCK_LOST), changing nothing', async () => {
+    const app = 'lease-lost';
+    expect((await rack.deploy(app, await web('v1'))).status).toBe('SUCCEEDED');
+    const before = (await rack.store.currentRelease(app))!;
+    await rack.notifications();
+    let newer: string | undefined;
+    const restore = rack.functions.intercept('promote', async (run, event) => {
+      const state = event as DeployState;
+      if (state.app === app && !newer) {
+        // an operator deletes the app's LOCK item to "unstick" it, and the next upload takes the lock
+        expect(await rack.store.releaseLock(app, state.execution)).toBe(true);
+        const [started] = await (async () => {
+          const known = new Set(rack.stepFunctions.all.map((e) => e.name));
+          await rack.upload(`apps/${app}/v3.tar.gz`, await web('v3'));
+          return rack.stepFunctions.all.filter((e) => !known.has(e.name));
+        })();
+        newer = started!.name;
+        await rack.stepFunctions.reached(newer, 'Prepare');
+      }
+      return run();
+    });
+    let run: Awaited<ReturnType<LocalRack['finish']>>;
+    try {
+      run = await rack.deploy(app, await web('v2'), 'v2.tar.gz');
+    } finally {
+      restore();
+    }
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('LOCK_LOST');
+    expect(run.statesEntered).toEqual(expect.arrayContaining(['Promote', 'Promote failed', 'Rollback', 'Notify', 'Hand over']));
+    // its Promote changed nothing: no ECS deployment was started by it
+    expect(rack.simulator.rollouts.filter((r) => r.startedBy?.execution === run.execution)).toEqual([]);
+    expect((await rack.finish(newer!)).status).toBe('SUCCEEDED');
+    const current = (await rack.store.currentRelease(app))!;
+    expect(current.number).toBe(before.number + 2);
+    const notes = await rack.notifications();
+    // (reported rolled back: every service is on the release it ran before, as after any failed Promote)
+    expect(notes.map((n) => n.attributes.status).sort()).toEqual(['rolled-back', 'succeeded']);
+    expect(notes.find((n) => n.attributes.status === 'rolled-back')!.message).toContain('LOCK_LOST');
+    await expectDeployable(app);
   });
 });
 

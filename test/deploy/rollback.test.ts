@@ -135,10 +135,10 @@ describe('Rollback restores what Promote changed', () => {
     const app = 'retry';
     expect((await rack.deploy(app, await manifest({ web: 'image: httpd:2.4\nport: 80' }))).status).toBe('SUCCEEDED');
     rack.calls.clear();
-    // Promote's first invocation dies after its UpdateService: every SDK attempt at the alarms fails
+    // Promote's first invocation dies after its UpdateService: every SDK attempt at the changed alarm fails
     let failures = 0;
     rack.faults.arm({ match: (name) => name === 'CloudWatchClient.PutMetricAlarmCommand' && failures++ < 4, times: 'always' });
-    const run = await rack.deploy(app, await manifest({ web: 'image: httpd:2.4\nport: 80\nenvironment: [V=2]' }), 'v2.tar.gz');
+    const run = await rack.deploy(app, await manifest({ web: 'image: httpd:2.4\nport: 80\nenvironment: [V=2]\nalarms: {cpu: 70}' }), 'v2.tar.gz');
     expect(run.status).toBe('SUCCEEDED');
     expect(rack.faults.injected.length).toBe(4);
     const updates = rack.calls.named('UpdateService').filter((c) => c.input.service === ecsService(app, 'web'));

@@ -186,8 +186,13 @@ describe('deploy scenarios', () => {
     expect(run.error).toBe('ROLLOUT_DEADLINE');
     expect(rack.calls.named('DescribeServices').length).toBeGreaterThanOrEqual(1);
     expect((await service('quiet'))?.taskDefinition).toMatch(/--quiet--web:1$/);
-    // the deadline is the rack's: 1,800 s of simulated time passed, none of it waited for
-    expect(rack.scheduler.jumps).toContainEqual(expect.any(Number));
+    // the deadline is the one Prepare derived from the implied manifest, 2 × (60 s start + 40 s to
+    // healthy + 20 s to drain) = 240 s of simulated time (none of it waited for), not the rack's 1,800 s cap
+    expect(run.cause).toContain('did not complete within 240s');
+    const history = rack.stepFunctions.execution(run.execution)!.history;
+    const entered = (state: string) => history.find((e) => e.type === 'TaskStateEntered' && (e.stateEnteredEventDetails as { name: string }).name === state)!.timestamp.getTime();
+    expect(entered('Verify') - entered('Watch')).toBeGreaterThanOrEqual(240_000);
+    expect(entered('Verify') - entered('Watch')).toBeLessThan(1_800_000);
   });
 
   it('duplicated ECS events still resolve the watch exactly once', async () => {

@@ -112,6 +112,9 @@ describe('EventBridge rules of the packaged template, evaluated by moto', () => 
     ['a successful push', () => sample('ecr-image-push'), ['image-pushed']],
     ['a failed push', () => sample('ecr-image-push', (e) => (e.detail.result = 'FAILURE')), []],
     ['a delete', () => sample('ecr-image-push', (e) => (e.detail['action-type'] = 'DELETE')), []],
+    // only the base-image repositories (BaseImagePrefix): not the rack's own app repositories, which every build pushes to
+    ['a push to one of the rack’s app repositories', () => sample('ecr-image-push', (e) => (e.detail['repository-name'] = `${TEST_RACK}/shop`)), []],
+    ['a push to a repository outside the prefix', () => sample('ecr-image-push', (e) => (e.detail['repository-name'] = 'team/base/node')), []],
   ])('image-pushed: %s', async (_label, event, rules) => {
     expect(await matching(event())).toEqual(rules);
   });

@@ -182,7 +182,9 @@ describe('serverless.yml', () => {
 
   it('keeps "Resource: *" to actions without resource-level permissions', () => {
     // per the Service Authorization Reference, these have no resource types (ecs:DescribeTaskDefinition included)
-    const allowed = /^(states:SendTask(Success|Failure)|elasticloadbalancing:Describe\w+|autoscaling:Describe\w+|ecr:GetAuthorizationToken|ecs:DescribeTaskDefinition)$/;
+    // (and the state machines' log delivery: https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html)
+    const allowed =
+      /^(states:SendTask(Success|Failure)|elasticloadbalancing:Describe\w+|autoscaling:Describe\w+|ecr:GetAuthorizationToken|ecs:DescribeTaskDefinition|logs:(Create|Get|Update|Delete)LogDelivery|logs:ListLogDeliveries|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)$/;
     for (const [id, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::IAM::Role') continue;
       for (const { policy } of rolePolicies(template, id)) {
@@ -450,5 +452,36 @@ describe("an app's roles", () => {
       ).then((r) => (r.resultType === 'error' ? JSON.stringify(r.errors) : r.overallResult));
     expect(await identity('secretsmanager:GetSecretValue', declared)).toBe('Allowed');
     expect(await identity('secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:other-XyZ123`)).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('the rack template’s other roles', () => {
+  it('lets builds pull the base images of the rack’s BaseImagePrefix repositories, and push nowhere but the rack’s', async () => {
+    const policies = rolePolicies(template, 'BuildRole');
+    const prefix = template.Parameters!.BaseImagePrefix.Default as string;
+    const base = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${prefix}node`;
+    for (const action of ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability']) {
+      expect(await simulate(policies, action, { resource: base }), action).toBe('Allowed');
+      expect(await simulate(policies, action, { resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/other/node` }), action).toBe('ImplicitlyDenied');
+    }
+    expect(await simulate(policies, 'ecr:PutImage', { resource: base })).toBe('ImplicitlyDenied');
+  });
+
+  it('lets both state machines deliver their logs', async () => {
+    for (const role of ['DeployStateMachineRole', 'DrainStateMachineRole']) {
+      const policies = rolePolicies(template, role);
+      for (const action of [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ]) {
+        expect(await simulate(policies, action, { resource: '*' }), `${role} ${action}`).toBe('Allowed');
+      }
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   matcherAccepts,
   isOfficialHttpd,
   shellEnd,
+  shellOnlyProgram,
   type TargetHealthCheck,
   taskFate,
 } from '../../local/task-fate.js';
@@ -60,6 +61,20 @@ describe('what a task does, from its definition (local/task-fate.ts)', () => {
     [[], { ended: false, code: 0 }],
   ])('exec form %j → %j', (argv, end) => {
     expect(commandEnd(argv)).toEqual(end);
+  });
+
+  it.each([
+    [['exit', '1'], 'exit'],
+    [['export', 'A=1'], 'export'],
+    [['set', '-e'], 'set'],
+    [['source', 'env.sh'], 'source'],
+    [['sh', '-c', 'exit 1'], undefined],
+    [['/usr/local/bin/exit', '1'], undefined],
+    [['echo', 'hi'], undefined],
+    [['.', 'env.sh'], undefined],
+    [[], undefined],
+  ])('exec form %j names the shell built-in %s, which is no program', (argv, builtin) => {
+    expect(shellOnlyProgram(argv)).toBe(builtin);
   });
 
   it.each([
@@ -129,6 +144,22 @@ describe('what a task does, from its definition (local/task-fate.ts)', () => {
   it.each<[string, FateInputs, Record<string, unknown>]>([
     ['no command: the image runs', { container: web(), taskMemory: '512', healthCheck: check('/'), app: httpdApp }, { fate: 'runs' }],
     ['command: exit 1', { container: web({ command: ['sh', '-c', 'exit 1'] }), taskMemory: '512' }, { fate: 'exits', exitCode: 1 }],
+    [
+      'command: [exit, "1"] (exec form: no shell, no program called exit)',
+      { container: web({ command: ['exit', '1'] }), taskMemory: '512' },
+      { fate: 'cannot-start', reason: expect.stringMatching(/^CannotStartContainerError: .*exec: "exit": executable file not found in \$PATH: unknown$/) },
+    ],
+    [
+      'entryPoint: [export] + command',
+      { container: web({ entryPoint: ['export'], command: ['A=1'] }) },
+      { fate: 'cannot-start', reason: expect.stringContaining('exec: "export"') },
+    ],
+    [
+      'the start fails before the memory could matter',
+      { container: web({ command: ['exit', '0'], environment: [{ name: 'SIMULATE_MEMORY_MB', value: '4096' }] }), taskMemory: '512' },
+      { fate: 'cannot-start' },
+    ],
+    ['a program at a path is run, whatever it is called', { container: web({ command: ['/usr/local/bin/exit', '1'] }) }, { fate: 'runs' }],
     ['entryPoint + command', { container: web({ entryPoint: ['sh', '-c'], command: ['exit 3'] }) }, { fate: 'exits', exitCode: 3 }],
     ['command: echo (ends with 0)', { container: web({ command: ['sh', '-c', 'echo hi'] }) }, { fate: 'exits', exitCode: 0 }],
     [
@@ -165,6 +196,11 @@ describe('what a task does, from its definition (local/task-fate.ts)', () => {
       'a container health check that fails',
       { container: web({ healthCheck: { command: ['CMD-SHELL', 'exit 1'], interval: 10, retries: 3, startPeriod: 5 } }) },
       { fate: 'container-unhealthy', afterSeconds: 35 },
+    ],
+    [
+      'a CMD health check naming a shell built-in never runs',
+      { container: web({ healthCheck: { command: ['CMD', 'exit', '0'], interval: 10, retries: 3 } }) },
+      { fate: 'container-unhealthy', afterSeconds: 30 },
     ],
     [
       'a container health check the simulator cannot judge',
@@ -269,6 +305,26 @@ describe('failures a user can cause with `rackless local up`', () => {
     expect(note.message).toContain('Exit code: 1');
     expect(note.message).toContain('container web exited with code 1');
     expect(note.message).toContain('[rackless local] simulated: the container\'s command (sh -c "exit 1") ends with exit code 1');
+  });
+
+  it('command: [exit, "1"] is exec form: the container cannot start (CannotStartContainerError), and rolls back', async () => {
+    const { run, note } = await failAfterGood('exit-exec', await manifest(HTTPD), await manifest(`${HTTPD}    command: [exit, "1"]\n`));
+    expect(run.error).toBe('TOO_MANY_FAILED_TASKS');
+    const stopped = stops('exit-exec', 2);
+    expect(stopped).toHaveLength(3);
+    for (const event of stopped) {
+      expect(event.detail).toMatchObject({
+        stopCode: 'TaskFailedToStart',
+        stoppedReason: expect.stringMatching(/^CannotStartContainerError: .*exec: "exit": executable file not found in \$PATH/),
+      });
+      // it never ran: no exit code, and never RUNNING
+      expect(event.detail.containers).toEqual([expect.objectContaining({ name: 'web', reason: event.detail.stoppedReason })]);
+      expect(event.detail.containers[0].exitCode).toBeUndefined();
+      expect(rack.simulator.emitted.filter((e) => e.detail?.taskArn === event.detail.taskArn).map((e) => e.detail.lastStatus)).toEqual(['STOPPED']);
+    }
+    expect(note.attributes).toMatchObject({ app: 'exit-exec', status: 'rolled-back', service: 'web' });
+    expect(note.message).toContain('task failed to start: CannotStartContainerError');
+    expect(note.message).not.toContain('Exit code');
   });
 
   it('command: [sh, -c, "exit 3"] crash-loops with exit code 3', async () => {

@@ -1,6 +1,9 @@
-import { DescribeLifecycleHooksCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeContinuousBackupsCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand, DescribeLifecycleHooksCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeContinuousBackupsCommand, DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeCapacityProvidersCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
+import { DescribeLoadBalancerAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetBucketVersioningCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
@@ -9,8 +12,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startMoto } from '../../local/moto.js';
 import type { LocalRack } from '../../local/rack.js';
 import { SKIPPED_TYPES } from '../../local/provision.js';
-import { noValueInLists } from '../../local/provision.js';
-import { mapIntrinsics, packagedTemplate, presentResources, type Template } from '../../local/template.js';
+import { noValueInLists, provisionStack } from '../../local/provision.js';
+import { brokenRules, mapIntrinsics, packagedTemplate, parameterValues, presentResources, type Template } from '../../local/template.js';
 import { ENV_NAMES } from '../../shared/config.js';
 import { localRack } from '../support/local-rack.js';
 import { TEST_RACK, TEST_STAGE, ecsService } from '../support/stage.js';
@@ -75,6 +78,49 @@ describe('the local rack, made from the packaged template', () => {
     expect(instances!.IpPermissions?.find((p) => p.FromPort === 32768)?.UserIdGroupPairs?.[0]?.GroupId).toBe(lb!.GroupId);
   });
 
+  it('has the capacity provider, its association with the cluster, the protections and the logging the template declares', async () => {
+    const { ecs, asg, dynamodb, sfn, elb, ec2 } = rack.aws;
+    const provider = template.Resources.CapacityProvider!.Properties;
+    const [described] = (await ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: [provider.Name] }))).capacityProviders ?? [];
+    expect(described?.autoScalingGroupProvider).toMatchObject({
+      autoScalingGroupArn: rack.stack.physical.AutoScalingGroup,
+      managedScaling: { status: 'ENABLED', targetCapacity: provider.AutoScalingGroupProvider.ManagedScaling.TargetCapacity },
+      managedTerminationProtection: 'ENABLED',
+    });
+    // services created without a launch type run on it: it is the cluster's default strategy
+    const [cluster] = (await ecs.send(new DescribeClustersCommand({ clusters: [rack.resources.cluster] }))).clusters ?? [];
+    expect(cluster?.capacityProviders).toEqual([provider.Name]);
+    expect(cluster?.defaultCapacityProviderStrategy).toEqual([expect.objectContaining({ capacityProvider: provider.Name, weight: 1 })]);
+    // the group starts at MinSize (no DesiredCapacity to reset) and protects its instances from scale-in
+    const [group] = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [rack.stack.physical.AutoScalingGroup!] }))).AutoScalingGroups ?? [];
+    expect(template.Resources.AutoScalingGroup!.Properties.DesiredCapacity).toBeUndefined();
+    expect(group?.DesiredCapacity).toBe(Number(template.Resources.AutoScalingGroup!.Properties.MinSize));
+    expect(group?.NewInstancesProtectedFromScaleIn).toBe(true);
+    expect(group?.Instances?.every((i) => i.ProtectedFromScaleIn)).toBe(true);
+    // the instances' user data names the cluster CloudFormation made
+    expect(rack.stack.physical.Cluster).toBe(rack.resources.cluster);
+    const table = await dynamodb.send(new DescribeTableCommand({ TableName: rack.resources.table }));
+    expect(table.Table?.DeletionProtectionEnabled).toBe(true);
+    for (const id of ['DeployStateMachine', 'DrainStateMachine']) {
+      const machine = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: rack.stack.physical[id] }));
+      expect(machine.loggingConfiguration, id).toMatchObject({ level: 'ERROR', includeExecutionData: false });
+      const group = machine.loggingConfiguration?.destinations?.[0]?.cloudWatchLogsLogGroup?.logGroupArn;
+      // (GetAtt … Arn of a log group ends in :* on AWS)
+      expect(group, id).toMatch(new RegExp(`:log-group:${rack.stack.physical[`${id}LogGroup`]}(:\\*)?$`));
+    }
+    const attributes = (await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: rack.stack.physical.LoadBalancer }))).Attributes ?? [];
+    expect(attributes).toEqual(
+      expect.arrayContaining([
+        { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+        // no AccessLogsBucket: no access logs
+        { Key: 'access_logs.s3.enabled', Value: 'false' },
+      ]),
+    );
+    // both public subnets route through the rack's route table
+    const [routes] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rack.stack.physical.PublicRouteTable!] }))).RouteTables ?? [];
+    expect(routes?.Associations?.map((a) => a.SubnetId).sort()).toEqual([rack.stack.physical.PublicSubnetA, rack.stack.physical.PublicSubnetB].sort());
+  });
+
   it('wires every function from the module its Handler names, with the environment CloudFormation resolved for it', async () => {
     const functions = resourcesOfType('AWS::Lambda::Function');
     expect(rack.functions.all.map((f) => f.logicalId).sort()).toEqual(functions.map(([id]) => id).sort());
@@ -120,6 +166,7 @@ describe('the local rack, made from the packaged template', () => {
       const pattern = mapIntrinsics(template, resource.Properties.EventPattern, rack.stack.parameters, (expression) => {
         // the pattern's intrinsics resolve to the stack's values, as CloudFormation resolved them
         if (expression.Ref === 'SourceBucket') return rack.resources.bucket;
+        if (expression.Ref in rack.stack.parameters) return rack.stack.parameters[expression.Ref];
         return expression;
       });
       const stored = JSON.parse(rule.EventPattern!);
@@ -149,7 +196,45 @@ describe('two racks side by side in one process', () => {
     } finally {
       await moto.stop();
     }
+    // a second stage is packaged (serverless package) unless a run before cached it
+  }, 180_000);
+});
+
+describe('parameters that cannot work together', () => {
+  const arm = '/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id';
+  it.each([
+    ['a VPC without its subnets', { VpcId: 'vpc-0123456789abcdef0' }, 'VpcNeedsItsSubnets'],
+    ['a VPC with an empty subnet entry', { VpcId: 'vpc-0123456789abcdef0', SubnetIds: 'subnet-a,' }, 'VpcNeedsItsSubnets'],
+    ['subnets without their VPC', { SubnetIds: 'subnet-a,subnet-b' }, 'SubnetsNeedTheirVpc'],
+    ['a Graviton instance type with the x86_64 AMI', { InstanceType: 't4g.small' }, 'GravitonNeedsTheArmAmi'],
+    ['the arm64 AMI with an x86_64 instance type', { ImageId: arm }, 'X86NeedsTheX86Ami'],
+    ['another rack name than the packaged one', { RackName: 'rackless-other' }, 'RackNameIsThePackagedOne'],
+  ])('refuses %s before anything is created', async (_label, parameters, rule) => {
+    const stackName = `refused-${rule.toLowerCase()}`;
+    const refused = provisionStack({ template, stackName, parameters, aws: rack.aws.factory, region: rack.region, account: '123456789012' });
+    await expect(refused).rejects.toThrow(new RegExp(`refused by the template's Rules, before anything was created: .*${rule}: `));
+    await expect(rack.aws.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).rejects.toThrow(/does not exist/);
   });
+
+  it.each([
+    ['the defaults', {}],
+    ['a VPC with its subnets', { VpcId: 'vpc-0123456789abcdef0', SubnetIds: 'subnet-a,subnet-b' }],
+    ['a Graviton instance type with the arm64 AMI', { InstanceType: 'm7g.large', ImageId: arm }],
+  ])('accepts %s', (_label, parameters) => {
+    expect(brokenRules(template, parameterValues(template, parameters))).toEqual([]);
+  });
+
+  it.each([
+    ['a cluster given as its ARN', { ExistingCluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/shared' }, /ExistingCluster: .*must be an ECS cluster's name/],
+    ['a base image prefix ECR cannot name', { BaseImagePrefix: 'Base Images/' }, /BaseImagePrefix: .*must be the start of ECR repository names/],
+  ])('refuses %s by the parameter’s own pattern', (_label, parameters, message) => {
+    expect(() => parameterValues(template, parameters)).toThrow(message);
+  });
+
+  it('refuses a rack packaged from a stage that makes invalid ECR repository names', async () => {
+    const upper = await packagedTemplate('Demo');
+    expect(() => parameterValues(upper, {})).toThrow(/RackName: "rackless-Demo" does not match .*must be a valid ECR repository prefix/);
+  }, 120_000);
 });
 
 describe('noValueInLists', () => {

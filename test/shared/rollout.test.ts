@@ -36,6 +36,13 @@ describe('deadlineVerdict', () => {
     expect(verdict.status === 'failed' && verdict.reason).toMatch(/within 600s.*1\/2 running/);
   });
 
+  it('says how the deadline was reached, so the user knows which manifest setting sets it', () => {
+    const verdict = deadlineVerdict([web], {}, {}, 3, 240, 'web: 2 × 1 batch × (…) = 240 s');
+    expect(verdict.status === 'failed' && verdict.reason).toMatch(
+      /within 240s \(not found\); the deadline is the manifest's longest healthy rollout, web: 2 × 1 batch × \(…\) = 240 s$/,
+    );
+  });
+
   it('passes a rollout DescribeServices reports completed', () => {
     expect(deadlineVerdict([web], { 'ecs-svc/1': { outcome: 'completed' } }, {}, 3, 600).status).toBe('completed');
   });

@@ -164,46 +164,82 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
     expect(await store.getLock(app)).toBeUndefined();
   });
 
-  it('watch: facts that came before it, folded once; a final outcome stays; stops counted once per task; closed once', async () => {
+  it('watch: facts that came before it are handed to its links; a final outcome stays; stops counted once per task; closed once', async () => {
     const { store } = make();
     const id = unique('w');
     const deployments: WatchedDeployment[] = [
       { service: 'web', serviceName: `r-${id}-web`, deploymentId: `ecs-svc/${id}1`, taskDefinitionArn: `arn:td/r-${id}-web:2`, desiredCount: 2 },
       { service: 'jobs', serviceName: `r-${id}-jobs`, deploymentId: `ecs-svc/${id}2`, taskDefinitionArn: `arn:td/r-${id}-jobs:2`, desiredCount: 1 },
     ];
+    const link = (index: number) => ({ execution: id, index, deployment: deployments[index]!, failFastStops: 3 });
     const done: Observation = { outcome: 'completed', reason: 'ok' };
     const stop = (task: string): StopSummary => ({ taskArn: `arn:task/${task}`, cause: 'exit', summary: `container exited (${task})`, exitCode: 1 });
     // before the watch: an outcome, a late in-progress for it, and a stop delivered twice
-    await store.recordOutcome(deployments[0]!.deploymentId, done);
-    await store.recordOutcome(deployments[0]!.deploymentId, { outcome: 'in-progress' });
+    expect(await store.recordOutcome(deployments[0]!.deploymentId, done)).toEqual({ facts: { outcome: done, stoppedTasks: [] } });
+    expect(await store.recordOutcome(deployments[0]!.deploymentId, { outcome: 'in-progress' })).toEqual({ facts: { outcome: done, stoppedTasks: [] } });
     await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
-    await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'));
-    expect(await store.watchOfDeployment(deployments[0]!.deploymentId)).toBeUndefined();
+    expect(await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t1'))).toEqual({ facts: { stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') } });
+
     await store.putWatch({ execution: id, app: 'shop', releaseId: 'R1', token: 'tok', deployments, failFastStops: 3 });
-    expect(await store.watchOfDeployment(deployments[1]!.deploymentId)).toEqual({ execution: id, index: 1 });
-    expect(await store.watchOfTaskDefinition(deployments[0]!.taskDefinitionArn)).toEqual({ execution: id, index: 0 });
-    expect(await store.factsBeforeWatch(deployments)).toEqual([
-      { outcome: done, stoppedTasks: [] },
-      { stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') },
-    ]);
-    expect((await store.getWatch(id))?.facts).toEqual([{ stoppedTasks: [] }, { stoppedTasks: [] }]);
-    await store.applyOutcome({ execution: id, index: 0 }, done);
-    const late = await store.applyOutcome({ execution: id, index: 0 }, { outcome: 'in-progress' });
-    expect(late?.facts[0]?.outcome).toEqual(done);
-    await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1'], stop('t1'));
-    const watch = await store.applyStops({ execution: id, index: 1 }, ['arn:task/t1', 'arn:task/t2'], stop('t2'));
-    expect(watch).toMatchObject({
+    expect(await store.watchDeployments(id)).toEqual(deployments);
+    expect(await store.linkWatch(link(0))).toEqual({ outcome: done, stoppedTasks: [] });
+    expect(await store.linkWatch(link(1))).toEqual({ stoppedTasks: ['arn:task/t1'], lastStop: stop('t1') });
+    // after the link, each event's answer names the watch
+    expect(await store.recordStop(deployments[1]!.taskDefinitionArn, stop('t2'))).toEqual({
+      link: link(1),
+      facts: { stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
+    });
+    expect(await store.recordOutcome(deployments[1]!.deploymentId, { outcome: 'in-progress' })).toEqual({
+      link: link(1),
+      facts: { outcome: { outcome: 'in-progress' }, stoppedTasks: [] },
+    });
+    expect(await store.stopsOf(link(1))).toEqual({ stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') });
+    expect(await store.getWatch(id)).toEqual({
+      execution: id,
+      app: 'shop',
+      releaseId: 'R1',
+      token: 'tok',
+      deployments,
+      failFastStops: 3,
       status: 'waiting',
       facts: [
         { outcome: done, stoppedTasks: [] },
-        { stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
+        { outcome: { outcome: 'in-progress' }, stoppedTasks: ['arn:task/t1', 'arn:task/t2'], lastStop: stop('t2') },
       ],
     });
+
+    // completing is idempotent per deployment
+    expect((await store.completeDeployments(id, [0]))?.pending).toEqual([1]);
+    expect((await store.completeDeployments(id, [0]))?.pending).toEqual([1]);
     const verdict = { status: 'failed' as const, code: 'ROLLOUT_FAILED' as const, service: 'jobs', reason: 'because' };
-    expect([await store.closeWatch(id, verdict), await store.closeWatch(id, { status: 'completed', detail: 'x' })]).toEqual([true, false]);
-    expect(await store.applyOutcome({ execution: id, index: 1 }, done)).toBeUndefined();
-    expect(await store.applyStops({ execution: id, index: 1 }, ['arn:task/t3'])).toBeUndefined();
+    const closed = await store.closeWatch(id, verdict);
+    expect(closed).toEqual({ execution: id, app: 'shop', releaseId: 'R1', token: 'tok', failFastStops: 3, status: 'done', verdict, pending: [1] });
+    expect(await store.closeWatch(id, { status: 'completed', detail: 'x' })).toBeUndefined();
+    expect(await store.completeDeployments(id, [1])).toBeUndefined();
     expect(await store.getWatch(id)).toMatchObject({ status: 'done', verdict });
+  });
+
+  it('watch: a redeploy of the same task definition starts its count afresh; the old watch keeps what was its own', async () => {
+    const { store } = make();
+    const [first, second] = [unique('w'), unique('w')];
+    const deployment = (n: string): WatchedDeployment => ({
+      service: 'web',
+      serviceName: 'r-a-web',
+      deploymentId: `ecs-svc/${n}`,
+      taskDefinitionArn: `arn:td/r-${first}-web:7`,
+      desiredCount: 1,
+    });
+    const stop = (task: string): StopSummary => ({ taskArn: `arn:task/${task}`, cause: 'exit', summary: task, exitCode: 1 });
+    await store.putWatch({ execution: first, app: 'a', releaseId: 'R1', token: 't1', deployments: [deployment(first)], failFastStops: 3 });
+    await store.linkWatch({ execution: first, index: 0, deployment: deployment(first), failFastStops: 3 });
+    await store.recordStop(deployment(first).taskDefinitionArn, stop('old'));
+    await store.closeWatch(first, { status: 'completed', detail: 'ok' });
+
+    await store.putWatch({ execution: second, app: 'a', releaseId: 'R1', token: 't2', deployments: [deployment(second)], failFastStops: 3 });
+    expect(await store.linkWatch({ execution: second, index: 0, deployment: deployment(second), failFastStops: 3 })).toEqual({ stoppedTasks: [] });
+    expect((await store.recordStop(deployment(second).taskDefinitionArn, stop('new'))).facts.stoppedTasks).toEqual(['arn:task/new']);
+    expect((await store.getWatch(first))?.facts).toEqual([{ stoppedTasks: [] }]);
+    expect((await store.getWatch(second))?.facts).toEqual([{ stoppedTasks: ['arn:task/new'], lastStop: stop('new') }]);
   });
 
   it('alarm state: claimed by one writer per revision, counted only in its window, recovered once', async () => {
@@ -231,8 +267,14 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
   it('app removal: every item of the app goes, counted the same in both stores; another app keeps all of its own', async () => {
     const { store, clock } = make();
     const [app, other] = [unique('gone'), unique('kept')];
+    const deploymentOf = (name: string): WatchedDeployment => ({
+      service: 'web',
+      serviceName: `rk--${name}--web`,
+      deploymentId: `ecs-svc/${name}`,
+      taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/rk--${name}--web:1`,
+      desiredCount: 1,
+    });
     const seed = async (name: string) => {
-      const prefix = `rk--${name}--`;
       await store.setAppConfig(name, { K: 'v' });
       const { id } = await store.allocateRelease(name, `${name}-e1`, () => `R${name}`);
       await store.putRelease({ ...release(name, id, 1), execution: `${name}-e1` });
@@ -240,52 +282,41 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
       await store.recordEvent(name, 'ev1', { kind: 'deploy' });
       await store.putQueueItem(name, { execution: `${name}-e1`, token: 't', order: { time: '2026-03-02T14:00:00Z' }, status: 'running' });
       await store.takeLock(name, { holder: `${name}-e1`, order: { time: '2026-03-02T14:00:00Z' }, expiresAt: Math.floor(clock.ms / 1000) + 60 });
-      await store.recordUndo({ app: name, release: id, service: 'web', serviceName: `${prefix}web`, rules: [], alarms: [], recordedAt: '2026-03-02T14:00:00.000Z' });
-      const deployment: WatchedDeployment = {
-        service: 'web',
-        serviceName: `${prefix}web`,
-        deploymentId: `ecs-svc/${name}`,
-        taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/${prefix}web:1`,
-        desiredCount: 1,
-      };
+      await store.recordUndo({ app: name, release: id, service: 'web', serviceName: `rk--${name}--web`, rules: [], alarms: [], recordedAt: '2026-03-02T14:00:00.000Z' });
+      const deployment = deploymentOf(name);
       await store.recordOutcome(deployment.deploymentId, { outcome: 'completed' });
-      await store.recordOutcome(`ecs-svc/${name}-unwatched`, { outcome: 'in-progress' });
-      await store.recordStop(`arn:aws:ecs:us-east-1:1:task-definition/${prefix}web:1`, { taskArn: 'arn:task/1', cause: 'exit', summary: 'exited' });
+      await store.recordOutcome(`ecs-svc/${name}-unwatched`, { outcome: 'completed' });
+      await store.recordStop(deployment.taskDefinitionArn, { taskArn: 'arn:task/1', cause: 'exit', summary: 'exited' });
       await store.putWatch({ execution: `${name}-e1`, app: name, releaseId: id, token: 'tok', deployments: [deployment], failFastStops: 3 });
+      await store.linkWatch({ execution: `${name}-e1`, index: 0, deployment, failFastStops: 3 });
       const quiet = { revision: 0, windows: {}, alarmed: false, episodeStops: 0 };
       const next = { revision: 1, windows: { crash: { start: 1000, count: 1 } }, alarmed: true, alarmedAt: 1000, episodeStops: 1 };
-      await store.applyAlarm(`${prefix}web`, quiet, { action: 'alarm', channel: 'crash', continues: false, stops: 1, sinceMs: 0, next }, { app: name, service: 'web' });
+      await store.applyAlarm(`rk--${name}--web`, quiet, { action: 'alarm', channel: 'crash', continues: false, stops: 1, sinceMs: 0, next }, { app: name, service: 'web' });
     };
     await seed(app);
     await seed(other);
-    // record, EXEC pointer, release, build, event, queue item, lock, undo, watch + its two pointers,
-    // outcome of the watched deployment, outcome of the unwatched one named, stops, alarm state
-    expect(await store.deleteAppItems(app, { servicePrefix: `rk--${app}--`, deploymentIds: [`ecs-svc/${app}-unwatched`] })).toBe(15);
-    expect(await store.deleteAppItems(app, { servicePrefix: `rk--${app}--`, deploymentIds: [`ecs-svc/${app}-unwatched`] })).toBe(0);
+    const scope = { servicePrefix: `rk--${app}--`, deploymentIds: [`ecs-svc/${app}-unwatched`] };
+    // record, EXEC pointer, release, build, event, queue item, lock, undo, the watch's header and its
+    // deployments, the watched deployment, the unwatched one named, the task definition, alarm state
+    expect(await store.deleteAppItems(app, scope)).toBe(14);
+    expect(await store.deleteAppItems(app, scope)).toBe(0);
     expect(await store.getApp(app)).toBeUndefined();
     expect([await store.listReleases(app), await store.listEvents(app), await store.listQueue(app), await store.listUndo(app, `R${app}`)]).toEqual([[], [], [], []]);
-    expect([await store.getLock(app), await store.getWatch(`${app}-e1`), await store.watchOfDeployment(`ecs-svc/${app}`), await store.readAlarmState(`rk--${app}--web`)]).toEqual([
+    expect([await store.getLock(app), await store.getWatch(`${app}-e1`), await store.watchDeployments(`${app}-e1`), await store.readAlarmState(`rk--${app}--web`)]).toEqual([
       undefined,
       undefined,
       undefined,
       undefined,
     ]);
-    expect(
-      await store.factsBeforeWatch([
-        {
-          service: 'web',
-          serviceName: 'x',
-          deploymentId: `ecs-svc/${app}-unwatched`,
-          taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/rk--${app}--web:1`,
-          desiredCount: 1,
-        },
-      ]),
-    ).toEqual([{ stoppedTasks: [] }]);
+    // a final outcome is never replaced: an in-progress one is held only where the completed one went
+    for (const id of [`ecs-svc/${app}`, `ecs-svc/${app}-unwatched`]) expect((await store.recordOutcome(id, { outcome: 'in-progress' })).facts.outcome).toEqual({ outcome: 'in-progress' });
+    expect((await store.recordStop(deploymentOf(app).taskDefinitionArn, { taskArn: 'arn:task/2', cause: 'exit', summary: 'exited' })).facts.stoppedTasks).toEqual(['arn:task/2']);
     // the other app: untouched
     expect((await store.getApp(other))?.config).toEqual({ K: 'v' });
     expect(await store.listReleases(other)).toHaveLength(1);
     expect(await store.getWatch(`${other}-e1`)).toMatchObject({ app: other });
     expect(await store.readAlarmState(`rk--${other}--web`)).toMatchObject({ alarmed: true });
-    expect(await store.watchOfDeployment(`ecs-svc/${other}`)).toEqual({ execution: `${other}-e1`, index: 0 });
+    const kept = await store.recordOutcome(`ecs-svc/${other}`, { outcome: 'in-progress' });
+    expect([kept.facts.outcome, kept.link?.execution]).toEqual([{ outcome: 'completed' }, `${other}-e1`]);
   });
 });

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../shared/aws/memory-store.js';
-import type { Store } from '../../shared/aws/store.js';
+import type { Store, WatchLink } from '../../shared/aws/store.js';
 import type { WatchedDeployment } from '../../shared/rollout/verdict.js';
 import { recordDeploymentEvent, recordTaskStop, registerWatch } from '../../shared/watch/watch.js';
 import { GatedStore, RecordingSender } from '../support/gated-store.js';
 
 /**
  * The watch under every order its two sides can take, forced one store call at a time: the Watch
- * step registering (put the watch and its pointers, read what came before, fold it in, decide) and
- * task-events recording an ECS event (write the fact, look for the pointer, fold it in, decide).
+ * step registering (put the watch, link each deployment's item and read what it held, take the
+ * completed ones off the pending set, decide) and task-events recording an ECS event (update its
+ * deployment's item and read the link back, take it off the pending set, read the deployments, decide).
  * Whatever the order, the token is sent exactly once, with the right verdict.
  */
 const deployments: WatchedDeployment[] = [
@@ -28,8 +29,14 @@ function setup() {
  * Runs `first` until it reaches the store call `step` (or ends), runs `second` whole, then lets
  * `first` go on. Returns whether `first` was stopped there.
  */
-async function interleave(gated: GatedStore, step: Parameters<GatedStore['pause']>[0], first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<boolean> {
-  const gate = gated.pause(step);
+async function interleave<M extends Parameters<GatedStore['pause']>[0]>(
+  gated: GatedStore,
+  step: M,
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  when?: (arg: never) => boolean,
+): Promise<boolean> {
+  const gate = gated.pause(step, when as never);
   const running = first();
   const stopped = await Promise.race([gate.reached.then(() => true), running.then(() => false)]);
   // `first` never made that call: the gate must not stop `second` instead
@@ -40,8 +47,8 @@ async function interleave(gated: GatedStore, step: Parameters<GatedStore['pause'
   return stopped;
 }
 
-const REGISTRATION_STEPS = ['putWatch', 'factsBeforeWatch', 'applyOutcome', 'getWatch', 'closeWatch'] as const;
-const EVENT_STEPS = ['recordOutcome', 'watchOfDeployment', 'applyOutcome', 'closeWatch'] as const;
+const REGISTRATION_STEPS = ['putWatch', 'linkWatch', 'completeDeployments', 'closeWatch'] as const;
+const EVENT_STEPS = ['recordOutcome', 'completeDeployments', 'watchDeployments', 'closeWatch'] as const;
 
 describe('watch races', () => {
   it.each(REGISTRATION_STEPS)('the last completion arrives while the watch registers, before its %s: the token is sent once', async (step) => {
@@ -54,6 +61,21 @@ describe('watch races', () => {
       () => registerWatch(store, sender, watch, {}),
       () => recordDeploymentEvent(store, sender, 'ecs-svc/2', completed),
     );
+    expect(sender.of('tok')).toMatchObject([{ kind: 'succeed', output: { outcome: 'completed' } }]);
+    expect(await store.getWatch('shop-1')).toMatchObject({ status: 'done', verdict: { status: 'completed' } });
+  });
+
+  it.each([0, 1])('the last completion arrives while the watch links deployment %i: the token is sent once', async (index) => {
+    const { gated, store, sender } = setup();
+    await recordDeploymentEvent(store, sender, 'ecs-svc/1', completed);
+    const stopped = await interleave(
+      gated,
+      'linkWatch',
+      () => registerWatch(store, sender, watch, {}),
+      () => recordDeploymentEvent(store, sender, 'ecs-svc/2', completed),
+      (link: WatchLink) => link.index === index,
+    );
+    expect(stopped).toBe(true);
     expect(sender.of('tok')).toMatchObject([{ kind: 'succeed', output: { outcome: 'completed' } }]);
     expect(await store.getWatch('shop-1')).toMatchObject({ status: 'done', verdict: { status: 'completed' } });
   });

@@ -170,19 +170,28 @@ describe('retainedResources', () => {
 });
 
 describe('isAppItem', () => {
-  const scope = { servicePrefix: `${RACK}--shop--`, deploymentIds: new Set(['ecs-svc/1']), taskDefinitionArns: new Set(['arn:aws:ecs:eu-west-1:1:task-definition/legacy:3']) };
+  const scope = {
+    servicePrefix: `${RACK}--shop--`,
+    deploymentIds: new Set(['ecs-svc/1']),
+    taskDefinitionArns: new Set(['arn:aws:ecs:eu-west-1:1:task-definition/legacy:3']),
+    watches: new Set(['WATCH#exec-1']),
+  };
   it.each([
     [{ pk: 'APP#shop', sk: 'RELEASE#R1' }, true],
     [{ pk: 'APP#shop-two', sk: 'APP' }, false],
     [{ pk: 'WATCH#exec-1', sk: 'WATCH', app: 'shop' }, true],
+    [{ pk: 'WATCH#exec-1', sk: 'DEPLOYMENTS' }, true],
     [{ pk: 'WATCH#exec-2', sk: 'WATCH', app: 'blog' }, false],
+    [{ pk: 'DEPLOYMENT#ecs-svc/7', sk: 'WATCH', execution: 'exec-1' }, true],
+    [{ pk: 'TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/old:1', sk: 'WATCH', execution: 'exec-1' }, true],
+    [{ pk: 'DEPLOYMENT#ecs-svc/8', sk: 'WATCH', execution: 'exec-2' }, false],
     [{ pk: `ALARM#${RACK}--shop--web`, sk: 'STATE' }, true],
     [{ pk: `ALARM#${RACK}--shop-two--web`, sk: 'STATE' }, false],
-    [{ pk: `TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/${RACK}--shop--web:2`, sk: 'STOPS' }, true],
+    [{ pk: `TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/${RACK}--shop--web:2`, sk: 'WATCH' }, true],
     [{ pk: 'TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/legacy:3', sk: 'WATCH' }, true],
-    [{ pk: `TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/${RACK}--blog--web:2`, sk: 'STOPS' }, false],
-    [{ pk: 'DEPLOYMENT#ecs-svc/1', sk: 'OUTCOME' }, true],
-    [{ pk: 'DEPLOYMENT#ecs-svc/2', sk: 'OUTCOME' }, false],
+    [{ pk: `TASKDEF#arn:aws:ecs:eu-west-1:1:task-definition/${RACK}--blog--web:2`, sk: 'WATCH' }, false],
+    [{ pk: 'DEPLOYMENT#ecs-svc/1', sk: 'WATCH' }, true],
+    [{ pk: 'DEPLOYMENT#ecs-svc/2', sk: 'WATCH' }, false],
     [{ pk: 'RACK', sk: 'DOMAINS' }, false],
     [{ pk: 'SEEN#alarm#arn:task', sk: 'SEEN' }, false],
   ])('%o → %s', (item, own) => {

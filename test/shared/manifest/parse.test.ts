@@ -42,6 +42,7 @@ services:
       DB_PASSWORD: /rackless/prod/shop/db-password
       STRIPE_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf
     deregistrationDelay: 10
+    termination: {grace: 45}
     alarms: {cpu: 80, http5xx: 25}
   api:
     build:
@@ -78,7 +79,8 @@ describe('parseManifest', () => {
           deployment: { minimum: 50, maximum: 200 },
           environment: [],
           secrets: {},
-          deregistrationDelay: 30,
+          deregistrationDelay: 10,
+          stopTimeout: 10,
           alarms: { cpu: 90, memory: 90, http5xx: 10, unhealthy: 1 },
         },
       ]);
@@ -122,6 +124,7 @@ describe('parseManifest', () => {
         scale: { count: 2, cpu: 512, memory: 1024 },
         deployment: { minimum: 100, maximum: 200 },
         deregistrationDelay: 10,
+        stopTimeout: 45,
         alarms: { cpu: 80, memory: 90, http5xx: 25, unhealthy: 1 },
         secrets: {
           DB_PASSWORD: '/rackless/prod/shop/db-password',
@@ -139,6 +142,8 @@ describe('parseManifest', () => {
         health: { path: '/ping', interval: 5, timeout: 4, codes: '200-399' },
         environment: ['NODE_ENV=production', 'DATABASE_URL'],
         secrets: {},
+        deregistrationDelay: 10,
+        stopTimeout: 10,
       });
       expect(api?.health.command).toBeUndefined();
     });
@@ -399,6 +404,9 @@ describe('parseManifest', () => {
     ['a secret value as a number', service('image: a\nsecrets: {DB: 42}'), 'MANIFEST_TYPE', 'services.web.secrets.DB'],
     // other ranges
     ['a deregistration delay over an hour', service('image: a\nderegistrationDelay: 3601'), 'MANIFEST_TYPE', 'services.web.deregistrationDelay'],
+    ["a stop timeout under ECS's 2 s", service('image: a\ntermination: {grace: 1}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
+    ["a stop timeout over ECS's 120 s", service('image: a\ntermination: {grace: 121}'), 'MANIFEST_TYPE', 'services.web.termination.grace'],
+    ['a typo in termination', service('image: a\ntermination: {grase: 5}'), 'MANIFEST_UNKNOWN_KEY', 'services.web.termination.grase'],
     ['a cpu alarm over 100 percent', service('image: a\nalarms: {cpu: 150}'), 'MANIFEST_TYPE', 'services.web.alarms.cpu'],
     ['a typo in alarms', service('image: a\nalarms: {http500: 3}'), 'MANIFEST_UNKNOWN_KEY', 'services.web.alarms.http500'],
   ])('rejects %s with %s at %s', (_, text, code, path) => {

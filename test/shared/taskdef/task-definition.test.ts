@@ -115,6 +115,23 @@ describe('taskDefinitionInput', () => {
     });
   });
 
+  it.each([
+    ['the default termination grace', {}, 10],
+    ['the manifest termination grace', { stopTimeout: 45 }, 45],
+  ] as const)('gives the container %s as its stopTimeout', (_, change, stopTimeout) => {
+    const [container] = taskDefinitionInput(args({ ...services().web, ...change })).containerDefinitions!;
+
+    expect(container?.stopTimeout).toBe(stopTimeout);
+  });
+
+  it('leaves stopTimeout to ECS for a release recorded before the manifest had termination.grace', () => {
+    const { stopTimeout: _, ...recorded } = services().web;
+
+    const [container] = taskDefinitionInput(args(recorded as ServiceSpec)).containerDefinitions!;
+
+    expect(container).not.toHaveProperty('stopTimeout');
+  });
+
   it('sorts the environment, fills bare names from app config and adds the rack names', () => {
     const [container] = taskDefinitionInput(args(services().web)).containerDefinitions!;
 
