@@ -114,7 +114,12 @@ export async function uninstallRack(deps: RackRemovalDeps, inventory: RackInvent
     try {
       unprotected[group] = await releaseScaleInProtection(deps.asg, group);
     } catch (error) {
-      throw new RemovalFailed('DELETE_FAILED', `turning scale-in protection off in ${group} failed: ${(error as Error).message}`, { step: 'scale-in protection', group }, { cause: error });
+      throw new RemovalFailed(
+        'DELETE_FAILED',
+        `turning scale-in protection off in ${group} failed: ${(error as Error).message}`,
+        { step: 'scale-in protection', group },
+        { cause: error },
+      );
     }
   }
   deps.progress?.(`Deleting stack ${deps.rack.name} and waiting for it (at most ${deps.stackSeconds} s)`);

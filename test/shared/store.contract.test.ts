@@ -309,7 +309,8 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
       undefined,
     ]);
     // a final outcome is never replaced: an in-progress one is held only where the completed one went
-    for (const id of [`ecs-svc/${app}`, `ecs-svc/${app}-unwatched`]) expect((await store.recordOutcome(id, { outcome: 'in-progress' })).facts.outcome).toEqual({ outcome: 'in-progress' });
+    for (const id of [`ecs-svc/${app}`, `ecs-svc/${app}-unwatched`])
+      expect((await store.recordOutcome(id, { outcome: 'in-progress' })).facts.outcome).toEqual({ outcome: 'in-progress' });
     expect((await store.recordStop(deploymentOf(app).taskDefinitionArn, { taskArn: 'arn:task/2', cause: 'exit', summary: 'exited' })).facts.stoppedTasks).toEqual(['arn:task/2']);
     // the other app: untouched
     expect((await store.getApp(other))?.config).toEqual({ K: 'v' });

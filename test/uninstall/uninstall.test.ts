@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -356,6 +357,8 @@ describe('rackless rack uninstall', () => {
     // what `serverless deploy` leaves in its deployment bucket: CloudFormation deletes only an empty bucket
     const deploymentBucket = h.rack.stack.physical.ServerlessDeploymentBucket!;
     await h.rack.aws.s3.send(new PutObjectCommand({ Bucket: deploymentBucket, Key: 'serverless/rackless/demo/1/compiled-cloudformation-template.json', Body: '{}' }));
+    const group = (await h.rack.aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [h.rack.stack.physical.AutoScalingGroup!] }))).AutoScalingGroups![0]!;
+    const protectedBefore = (group.Instances ?? []).filter((i) => i.ProtectedFromScaleIn).length;
     const result = await h.cli(['rack', 'uninstall', '--yes', '--json']);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
@@ -374,6 +377,9 @@ describe('rackless rack uninstall', () => {
     });
     expect(report.leftTagged).toEqual([]);
     expect(report.bucketObjects).toEqual({ [h.rack.resources.bucket]: 0, [deploymentBucket]: 1 });
+    // the capacity provider keeps every instance protected from scale-in: released before DeleteStack
+    expect(report.unprotected).toEqual({ [h.rack.stack.physical.AutoScalingGroup!]: protectedBefore });
+    expect(protectedBefore).toBeGreaterThan(0);
     console.info(`rack uninstall deleted, per resource type: ${JSON.stringify(report.deleted)}; buckets emptied: ${JSON.stringify(report.bucketObjects)}`);
 
     // per resource type, in moto
