@@ -182,7 +182,7 @@ export function program(io: Io, setExit: (code: number) => void, seams: Seams = 
     .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/rack.js')).rackInstall(globals(cmd), io, seams.install)));
   rackCmd
     .command('uninstall')
-    .description('delete every app, empty the source bucket, delete the stack and wait for it (lists it all and asks first)')
+    .description("delete every app, empty the stack's buckets, delete the stack and wait for it (lists it all and asks first)")
     .option('-y, --yes', 'uninstall without asking')
     .option('--force', 'stop running deploys instead of refusing')
     .option('--timeout <seconds>', 'longest wait for services to drain and for the stack to be deleted', int('--timeout'))
