@@ -1,9 +1,15 @@
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -34,11 +40,17 @@ export interface RackResources {
   stateMachineArn: string;
   cluster: string;
   listenerArn: string;
+  /** the HTTPS listener, when the rack has a certificate */
+  httpsListenerArn?: string;
   logGroupPrefix: string;
+  /** prefix of the apps' ECR repositories (serverless.yml custom.ecrPrefix: the rack's name) */
+  ecrPrefix: string;
+  /** the stack's ARN: its partition, region and account; it still describes a deleted stack */
+  stackId: string;
 }
 
 // output → accepted names (serverless.yml's first; the shorter spellings are aliases)
-const OUTPUTS: Record<Exclude<keyof RackResources, 'name' | 'region' | 'logGroupPrefix'>, string[]> = {
+const OUTPUTS: Record<Exclude<keyof RackResources, 'name' | 'region' | 'logGroupPrefix' | 'ecrPrefix' | 'stackId' | 'httpsListenerArn'>, string[]> = {
   bucket: ['SourceBucket'],
   topicArn: ['NotificationTopicArn', 'TopicArn'],
   table: ['TableName'],
@@ -72,9 +84,10 @@ export function clientSettings(options: GlobalOptions): ClientSettings {
   };
 }
 
-export function outputsToResources(stack: string, region: string, outputs: Output[]): RackResources {
+export function outputsToResources(stack: string, region: string, outputs: Output[], stackId = ''): RackResources {
   const byKey = new Map(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  const found: Partial<RackResources> = { name: stack, region, logGroupPrefix: `/rackless/${stack}` };
+  const https = byKey.get('HttpsListenerArn');
+  const found: Partial<RackResources> = { name: stack, region, logGroupPrefix: `/rackless/${stack}`, ecrPrefix: stack, stackId, ...(https ? { httpsListenerArn: https } : {}) };
   for (const [field, names] of Object.entries(OUTPUTS) as Array<[keyof typeof OUTPUTS, string[]]>) {
     const value = names.map((n) => byKey.get(n)).find((v) => v !== undefined && v !== '');
     if (value === undefined) {
@@ -95,7 +108,7 @@ export async function resolveRack(options: GlobalOptions, cfn = clientFactory(cl
     try {
       const res = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
       const found = res.Stacks?.[0];
-      if (found) return outputsToResources(found.StackName ?? stack, region, found.Outputs ?? []);
+      if (found) return outputsToResources(found.StackName ?? stack, region, found.Outputs ?? [], found.StackId ?? '');
     } catch (error) {
       if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) continue;
       throw error;
@@ -140,6 +153,24 @@ export class Aws {
   }
   get cfn() {
     return this.client(CloudFormationClient);
+  }
+  get cloudwatch() {
+    return this.client(CloudWatchClient);
+  }
+  get ecr() {
+    return this.client(ECRClient);
+  }
+  get iam() {
+    return this.client(IAMClient);
+  }
+  get scaling() {
+    return this.client(ApplicationAutoScalingClient);
+  }
+  get asg() {
+    return this.client(AutoScalingClient);
+  }
+  get tagging() {
+    return this.client(ResourceGroupsTaggingAPIClient);
   }
 }
 

@@ -11,6 +11,8 @@ export interface Io {
   tty: boolean;
   /** the stream progress bars draw on (a TTY), when there is one */
   barStream?: NodeJS.WriteStream;
+  /** asks a question on the terminal and returns the answer; absent when stdin is not a terminal */
+  ask?: (question: string) => Promise<string>;
 }
 
 export function processIo(): Io {
@@ -20,6 +22,19 @@ export function processIo(): Io {
     err: (text) => void process.stderr.write(text),
     tty,
     ...(tty ? { barStream: process.stdout } : {}),
+    ...(process.stdin.isTTY
+      ? {
+          ask: async (question: string) => {
+            const { createInterface } = await import('node:readline/promises');
+            const prompt = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return await prompt.question(question);
+            } finally {
+              prompt.close();
+            }
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { InstallSeams } from './commands/rack.js';
 import type { GlobalOptions } from './context.js';
 import { CliError, explainAwsError } from './errors.js';
 import { colors, processIo, type Io } from './io.js';
@@ -44,7 +45,15 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export function program(io: Io, setExit: (code: number) => void): Command {
+/** Repeatable options (`--param a=1 --param b=2`) collect into a list. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** What tests put in place of what cannot run here (`serverless deploy` to AWS). */
+export interface Seams {
+  install?: InstallSeams;
+}
+
+export function program(io: Io, setExit: (code: number) => void, seams: Seams = {}): Command {
   const root = new Command('rackless')
     .description('Deploy apps to a Rackless rack: tarball → build → release → promote onto ECS')
     .version(version(), '-V, --version', 'print the version')
@@ -83,6 +92,14 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .description('status, current release, services with counts, endpoints')
     .argument('<name>', 'app')
     .action(action(async (name: string, _o: unknown, cmd: Command) => (await import('./commands/apps.js')).appInfo(name, globals(cmd), io)));
+  appsCmd
+    .command('delete')
+    .description('delete an app and every runtime resource of it (lists them and asks first)')
+    .argument('<name>', 'app')
+    .option('-y, --yes', 'delete without asking')
+    .option('--force', 'stop a running deploy of the app instead of refusing')
+    .option('--timeout <seconds>', 'longest wait for its services to drain', int('--timeout'))
+    .action(action(async (name: string, _o: unknown, cmd: Command) => (await import('./commands/apps.js')).appsDelete(name, globals(cmd), io)));
 
   const releasesCmd = root
     .command('releases')
@@ -157,6 +174,20 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--timeout <seconds>', 'stop waiting after this long', int('--timeout'))
     .action(action(async (service: string, command: string[], _o: unknown, cmd: Command) => (await import('./commands/run.js')).runTask(service, command, globals(cmd), io)));
 
+  const rackCmd = root.command('rack').description('install or uninstall the rack itself (runs with your AWS credentials)');
+  rackCmd
+    .command('install')
+    .description('install or update the rack --rack STAGE with `serverless deploy`, from a checkout; prints its outputs and what to do next')
+    .option('--param <name=value>', 'a serverless.yml parameter (repeatable), e.g. rackDomain=apps.example.com', collect)
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/rack.js')).rackInstall(globals(cmd), io, seams.install)));
+  rackCmd
+    .command('uninstall')
+    .description("delete every app, empty the stack's buckets, delete the stack and wait for it (lists it all and asks first)")
+    .option('-y, --yes', 'uninstall without asking')
+    .option('--force', 'stop running deploys instead of refusing')
+    .option('--timeout <seconds>', 'longest wait for services to drain and for the stack to be deleted', int('--timeout'))
+    .action(action(async (_o: unknown, cmd: Command) => (await import('./commands/rack.js')).rackUninstall(globals(cmd), io)));
+
   const local = root.command('local').description('a rack on this machine: moto + the real handlers');
   local
     .command('up')
@@ -170,12 +201,12 @@ export function program(io: Io, setExit: (code: number) => void): Command {
   return root;
 }
 
-export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+export async function run(argv: string[], io: Io = processIo(), seams: Seams = {}): Promise<number> {
   let code = 0;
   const debug = argv.includes('--debug');
   const c = colors(io);
   try {
-    await program(io, (n) => (code = n)).parseAsync(argv, { from: 'user' });
+    await program(io, (n) => (code = n), seams).parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;

@@ -32,9 +32,22 @@ export interface BridgedRequest {
   service: string;
 }
 
+/** An error the front answers in place of moto, for a JSON-protocol operation (ECR, Logs, SSM, ECS, …). */
+export interface BridgeFault {
+  /** the operation, e.g. DeleteRepository */
+  operation: string;
+  /** the AWS error code (`__type`), e.g. AccessDeniedException */
+  type: string;
+  message: string;
+  /** HTTP status (default 400: not retried by the SDK) */
+  status?: number;
+}
+
 export class LocalBridge {
   /** every request clients sent through the front, in order */
   readonly requests: BridgedRequest[] = [];
+  /** errors answered in place of moto while armed (a CLI command's failure half-way) */
+  readonly faults: BridgeFault[] = [];
   private server?: Server;
   private pending = new Set<Promise<unknown>>();
   private timer?: NodeJS.Timeout;
@@ -106,7 +119,14 @@ export class LocalBridge {
       let operation = this.operation(req);
       // query-protocol services (SNS) name the action in the form body
       if (operation === 'Query') operation = new URLSearchParams(body.toString('utf8')).get('Action') ?? '';
-      this.requests.push(this.describe(req, operation));
+      const described = this.describe(req, operation);
+      this.requests.push(described);
+      const fault = this.faults.find((f) => f.operation === described.operation);
+      if (fault) {
+        res.writeHead(fault.status ?? 400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: fault.type, message: fault.message }));
+        return;
+      }
       if (operation.startsWith('AWSStepFunctions.')) return await this.stepFunctions(operation.slice('AWSStepFunctions.'.length), req, body, res);
       // a scale-in holds the instance behind the group's lifecycle hook, as Auto Scaling does
       if (operation === 'TerminateInstanceInAutoScalingGroup') return await this.terminate(new URLSearchParams(body.toString('utf8')), res);

@@ -73,6 +73,16 @@ export class NotFound extends RacklessError {
   override readonly name = 'NotFound';
 }
 
+/** `rackless apps delete` / `rack uninstall` will not start: a deploy of the app runs (without --force). */
+export class RemovalRefused extends RacklessError {
+  override readonly name = 'RemovalRefused';
+}
+
+/** One delete of an app's or rack's removal failed; what came before it is done, and a second run goes on from there. */
+export class RemovalFailed extends RacklessError {
+  override readonly name = 'RemovalFailed';
+}
+
 /** Throttling, 5xx, network: safe to retry. Handlers map SDK errors to this name for ASL Retry. */
 export class TransientError extends RacklessError {
   override readonly name = 'TransientError';

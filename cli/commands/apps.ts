@@ -5,6 +5,10 @@ import { ago, json, table, type Io } from '../io.js';
 import { endpointsOf } from '../outcome.js';
 import { checkApp } from './deploy.js';
 import { requireApp } from './common.js';
+import { deleteApp, findApp, guardDeploys, runningDeploys } from '../../shared/uninstall/app.js';
+import { inventoryLines } from '../../shared/uninstall/plan.js';
+import { CliError } from '../errors.js';
+import { asCliError, confirm, deletedTable, removalDeps } from '../removal.js';
 
 export async function apps(options: GlobalOptions, io: Io): Promise<number> {
   const ctx = await context(options);
@@ -83,5 +87,43 @@ export async function appInfo(name: string, options: GlobalOptions, io: Io): Pro
         services.map((s) => [s.service, s.status, String(s.desired), String(s.running), String(s.pending), s.taskDefinition]),
       ),
     );
+  return 0;
+}
+
+/**
+ * `rackless apps delete NAME`: lists what it will delete, asks (`--yes`), then deletes every runtime
+ * resource of the app (shared/uninstall/app.ts). Refuses while a deploy of the app runs, unless
+ * `--force` (which stops it first). Safe to run again after a failure half-way.
+ */
+export async function appsDelete(name: string, options: GlobalOptions & { yes?: boolean; force?: boolean; timeout?: number }, io: Io): Promise<number> {
+  const app = checkApp(name);
+  const ctx = await context(options);
+  const deps = await removalDeps(ctx, io, options);
+  const running = await runningDeploys(deps, app);
+  if (running.length && !options.force) {
+    throw new CliError(
+      `a deploy of app ${app} is running (execution ${running[0]!.execution}); nothing was deleted`,
+      `wait for it to end (rackless apps info ${app}), or pass --force to stop it and delete the app anyway`,
+    );
+  }
+  const inventory = await findApp(deps, app);
+  const lines = inventoryLines(inventory);
+  if (lines.length === 0) throw new CliError(`app ${app} does not exist in rack ${ctx.rack.name}: nothing of it is left to delete`, 'see the apps with `rackless apps`');
+  // with --json, stdout holds the JSON alone: the list goes to stderr
+  const say = (text: string) => (options.json ? io.err(text) : io.out(text));
+  say(`Deleting app ${app} from rack ${ctx.rack.name} deletes:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+  if (running.length) say(`  and stops its running deploys: ${running.map((r) => r.execution).join(', ')}\n`);
+  for (const s of inventory.skipped) say(`Left as it is: ${s.kind} ${s.name} (${s.reason})\n`);
+  for (const rule of inventory.stackSchedules) say(`Left as it is: rule ${rule} schedules ${app} but is part of the rack's stack: remove it from serverless.yml\n`);
+  await confirm(io, `Delete app ${app} and everything listed?`, options.yes);
+  const deleted = await asCliError(`rackless apps delete ${app}`, async () => {
+    await guardDeploys(deps, app, options.force === true);
+    return deleteApp(deps, inventory);
+  });
+  if (options.json) {
+    json(io, { app, rack: ctx.rack.name, deleted });
+    return 0;
+  }
+  io.out(`\n${deletedTable(deleted)}App ${app} is deleted from rack ${ctx.rack.name}.\n`);
   return 0;
 }

@@ -1,4 +1,5 @@
-import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { AddTagsToResourceCommand, DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { ownerTags } from '../../shared/names.js';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { randomUUID } from 'node:crypto';
 import { configDeployState, parseSecretReference, secretParameterName, secretReference } from '../config-deploy.js';
@@ -69,6 +70,14 @@ export async function envSet(pairs: string[], options: GlobalOptions & { app?: s
       const parameter = secretParameterName(ctx.rack.name, app, key);
       await ctx.aws.ssm.send(
         new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true, Description: `rackless secret ${key} of app ${app}` }),
+      );
+      // PutParameter takes Tags only when it creates the parameter, not with Overwrite; AddTagsToResource tags either
+      await ctx.aws.ssm.send(
+        new AddTagsToResourceCommand({
+          ResourceType: 'Parameter',
+          ResourceId: parameter,
+          Tags: Object.entries(ownerTags(ctx.rack.name, app)).map(([Key, Value]) => ({ Key, Value })),
+        }),
       );
       config[key] = secretReference(parameter);
       io.out(`Storing ${key} in SSM ${parameter} (SecureString)... OK\n`);

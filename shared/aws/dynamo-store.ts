@@ -20,6 +20,7 @@ import type { Observation, StopSummary, Verdict, WatchedDeployment } from '../ro
 import {
   ALARM_TTL_SECONDS,
   type AlarmCount,
+  type AppItemScope,
   type AlarmRaise,
   type AlarmRecover,
   type AppRecord,
@@ -79,6 +80,23 @@ const DOMAINS_KEY = { pk: 'RACK', sk: 'DOMAINS' };
 export const SWEEP_INDEX = 'sweep';
 const SWEEP_KEY = 'QUEUE';
 const CHANNELS = ['crash', 'warning'] as const;
+
+/**
+ * Pure: whether an item is one of the app's, by the key layout above. `scope.watches` are the
+ * `WATCH#<execution>` keys of the app's watches (their headers name the app); deployment and task
+ * definition items are the app's when they link to one of those, or name its deployments or families.
+ */
+export function isAppItem(item: Item, app: string, scope: { servicePrefix: string; deploymentIds: Set<string>; taskDefinitionArns: Set<string>; watches: Set<string> }): boolean {
+  const pk = String(item.pk ?? '');
+  const linked = typeof item.execution === 'string' && scope.watches.has(`WATCH#${item.execution}`);
+  if (pk === appKey(app)) return true;
+  if (pk.startsWith('WATCH#')) return scope.watches.has(pk);
+  if (pk.startsWith('ALARM#')) return pk.startsWith(`ALARM#${scope.servicePrefix}`);
+  // TASKDEF#arn:…:task-definition/<family>:<revision>
+  if (pk.startsWith('TASKDEF#')) return linked || pk.includes(`:task-definition/${scope.servicePrefix}`) || scope.taskDefinitionArns.has(pk.slice('TASKDEF#'.length));
+  if (pk.startsWith('DEPLOYMENT#')) return linked || scope.deploymentIds.has(pk.slice('DEPLOYMENT#'.length));
+  return false;
+}
 
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
@@ -357,6 +375,39 @@ export class DynamoStore implements Store {
 
   async forgetSighting(key: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `SEEN#${key}`, sk: 'SEEN' } }));
+  }
+
+  // ---- an app's removal ----
+  async deleteAppItems(app: string, scope: AppItemScope): Promise<number> {
+    // an operator's command, not a deploy step: one Scan of the table (its only full read besides listApps)
+    const items: Item[] = [];
+    const input = {
+      TableName: this.table,
+      ProjectionExpression: '#pk, #sk, #app, #execution, #deployments',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#app': 'app', '#execution': 'execution', '#deployments': 'deployments' },
+      ConsistentRead: true,
+    };
+    for await (const page of paginateScan({ client: this.doc }, input)) items.push(...(page.Items ?? []));
+    const watches = new Set(items.filter((item) => String(item.pk).startsWith('WATCH#') && item.sk === 'WATCH' && item.app === app).map((item) => String(item.pk)));
+    const deploymentIds = new Set(scope.deploymentIds);
+    const taskDefinitionArns = new Set<string>();
+    for (const item of items) {
+      if (!watches.has(String(item.pk)) || item.sk !== 'DEPLOYMENTS') continue;
+      for (const d of (item.deployments ?? []) as WatchedDeployment[]) {
+        deploymentIds.add(d.deploymentId);
+        taskDefinitionArns.add(d.taskDefinitionArn);
+      }
+    }
+    const keys = items.filter((item) => isAppItem(item, app, { servicePrefix: scope.servicePrefix, deploymentIds, taskDefinitionArns, watches })).map(({ pk, sk }) => ({ pk, sk }));
+    // BatchWriteItem takes 25 requests a call; unprocessed ones are sent again
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length) {
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+    return keys.length;
   }
 
   // ---- domain claims ----

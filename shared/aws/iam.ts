@@ -1,10 +1,12 @@
 import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
+  CreateServiceLinkedRoleCommand,
   DetachRolePolicyCommand,
   GetRoleCommand,
   type IAMClient,
   paginateListAttachedRolePolicies,
+  paginateListRoles,
   PutRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
@@ -85,4 +87,26 @@ export async function syncAttachedPolicies(iam: IAMClient, roleName: string, arn
   }
   for (const arn of arns) if (!attached.includes(arn)) await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
   for (const arn of attached) if (!arns.includes(arn)) await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
+}
+
+/**
+ * ECS's service-linked role, which services with load balancers need: "Amazon ECS uses the
+ * service-linked role named AWSServiceRoleForECS", path `/aws-service-role/ecs.amazonaws.com/`, made
+ * on first use in the console only
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html).
+ * Looked for by that path, created when missing; a concurrent creation answers InvalidInput ("has
+ * been taken") or EntityAlreadyExists, read as present.
+ */
+export async function ensureEcsServiceLinkedRole(iam: IAMClient): Promise<'present' | 'created'> {
+  for await (const page of paginateListRoles({ client: iam }, { PathPrefix: '/aws-service-role/ecs.amazonaws.com/' })) {
+    if ((page.Roles ?? []).length > 0) return 'present';
+  }
+  try {
+    await iam.send(new CreateServiceLinkedRoleCommand({ AWSServiceName: 'ecs.amazonaws.com' }));
+    return 'created';
+  } catch (error) {
+    const e = error as Error;
+    if ((e.name === 'InvalidInputException' && /taken/i.test(e.message)) || e.name === 'EntityAlreadyExistsException') return 'present';
+    throw error;
+  }
 }

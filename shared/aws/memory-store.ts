@@ -8,6 +8,7 @@ import {
   type AlarmCount,
   type AlarmRaise,
   type AlarmRecover,
+  type AppItemScope,
   type AppRecord,
   type BuildRecord,
   type DeploymentFacts,
@@ -204,6 +205,40 @@ export class MemoryStore implements Store {
 
   async forgetSighting(key: string): Promise<void> {
     this.seen.delete(key);
+  }
+
+  // ---- an app's removal: what the DynamoDB table holds as one item each is counted as one ----
+  async deleteAppItems(app: string, scope: AppItemScope): Promise<number> {
+    let deleted = 0;
+    const drop = <K, V>(map: Map<K, V>, keep: (key: K, value: V) => boolean) => {
+      for (const [key, value] of [...map]) {
+        if (keep(key, value)) continue;
+        map.delete(key);
+        deleted++;
+      }
+    };
+    const executions = new Set([...this.watches.values()].filter((w) => w.app === app).map((w) => w.execution));
+    const watched = [...executions].flatMap((e) => this.watchLists.get(e) ?? []);
+    const deploymentIds = new Set([...scope.deploymentIds, ...watched.map((d) => d.deploymentId)]);
+    const taskDefinitionArns = new Set(watched.map((d) => d.taskDefinitionArn));
+    const linkedHere = (link: WatchLink | undefined) => link !== undefined && executions.has(link.execution);
+    drop(this.apps, (key) => key !== app);
+    deleted += this.releases.get(app)?.size ?? 0;
+    this.releases.delete(app);
+    drop(this.executions, (key) => !key.startsWith(`${app}|`));
+    drop(this.builds, (key) => !key.startsWith(`${app}|`));
+    deleted += this.events.get(app)?.length ?? 0;
+    this.events.delete(app);
+    drop(this.undo, (_key, record) => record.app !== app);
+    deleted += this.queues.get(app)?.size ?? 0;
+    this.queues.delete(app);
+    drop(this.locks, (key) => key !== app);
+    drop(this.watches, (key) => !executions.has(key));
+    drop(this.watchLists, (key) => !executions.has(key));
+    drop(this.deploymentItems, (key, item) => !deploymentIds.has(key) && !linkedHere(item.link));
+    drop(this.taskDefinitionItems, (key, item) => !key.includes(`:task-definition/${scope.servicePrefix}`) && !taskDefinitionArns.has(key) && !linkedHere(item.link));
+    drop(this.alarms, (key) => !key.startsWith(scope.servicePrefix));
+    return deleted;
   }
 
   // ---- domain claims ----

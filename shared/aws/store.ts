@@ -215,6 +215,16 @@ export interface Store {
    */
   appsToSweep(): Promise<string[]>;
 
+  // ---- an app's removal (`rackless apps delete`) ----
+  /**
+   * Deletes every item of one app: its own (record, releases, builds, queue, lock, undo records,
+   * events), its watches with their pointers and facts, and the alarm state of its services.
+   * `scope.servicePrefix` is `<rack>--<app>--`, the prefix of its ECS services and task definition
+   * families (shared/names.ts); `scope.deploymentIds` adds outcomes of deployments no watch names.
+   * Idempotent; returns the number of items it deleted. Domain claims are settled separately.
+   */
+  deleteAppItems(app: string, scope: AppItemScope): Promise<number>;
+
   // ---- domain claims (one registry for the rack's load balancer) ----
   /** every claim and the registry's version (0 before the first claim) */
   getDomains(): Promise<DomainRegistry>;
@@ -258,6 +268,11 @@ export interface Store {
   reopenAlarmWindow(serviceName: string, previous: ServiceAlarmState, decision: AlarmRaise): Promise<void>;
   /** ends the episode once: the stored state it ended, or undefined when another writer did */
   applyRecovery(serviceName: string, previous: ServiceAlarmState, decision: AlarmRecover, now: number): Promise<ServiceAlarmState | undefined>;
+}
+
+export interface AppItemScope {
+  servicePrefix: string;
+  deploymentIds: string[];
 }
 
 export const DAY_SECONDS = 86_400;

@@ -19,8 +19,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const rack = await localRack();
+/** `make` builds the rack (default: a fresh one from the packaged template, as every CLI test uses). */
+export async function startHarness(make: () => Promise<LocalRack> = () => localRack()): Promise<Harness> {
+  const rack = await make();
   const bridge = await new LocalBridge(rack).start();
   return {
     rack,

@@ -264,4 +264,60 @@ describe.each(Object.keys(subjects))('Store contract: %s', (kind) => {
     await store.reopenAlarmWindow(other, quiet, alarm);
     expect(await store.readAlarmState(other)).toEqual({ revision: 2, windows: { crash: { start: 0, count: 1 } }, alarmed: false, alarmedAt: 1000, episodeStops: 0 });
   });
+  it('app removal: every item of the app goes, counted the same in both stores; another app keeps all of its own', async () => {
+    const { store, clock } = make();
+    const [app, other] = [unique('gone'), unique('kept')];
+    const deploymentOf = (name: string): WatchedDeployment => ({
+      service: 'web',
+      serviceName: `rk--${name}--web`,
+      deploymentId: `ecs-svc/${name}`,
+      taskDefinitionArn: `arn:aws:ecs:us-east-1:1:task-definition/rk--${name}--web:1`,
+      desiredCount: 1,
+    });
+    const seed = async (name: string) => {
+      await store.setAppConfig(name, { K: 'v' });
+      const { id } = await store.allocateRelease(name, `${name}-e1`, () => `R${name}`);
+      await store.putRelease({ ...release(name, id, 1), execution: `${name}-e1` });
+      await store.putBuild({ id: 'b1', app: name, status: 'planned', execution: `${name}-e1`, services: ['web'], images: {}, createdAt: '2026-03-02T14:00:00.000Z' });
+      await store.recordEvent(name, 'ev1', { kind: 'deploy' });
+      await store.putQueueItem(name, { execution: `${name}-e1`, token: 't', order: { time: '2026-03-02T14:00:00Z' }, status: 'running' });
+      await store.takeLock(name, { holder: `${name}-e1`, order: { time: '2026-03-02T14:00:00Z' }, expiresAt: Math.floor(clock.ms / 1000) + 60 });
+      await store.recordUndo({ app: name, release: id, service: 'web', serviceName: `rk--${name}--web`, rules: [], alarms: [], recordedAt: '2026-03-02T14:00:00.000Z' });
+      const deployment = deploymentOf(name);
+      await store.recordOutcome(deployment.deploymentId, { outcome: 'completed' });
+      await store.recordOutcome(`ecs-svc/${name}-unwatched`, { outcome: 'completed' });
+      await store.recordStop(deployment.taskDefinitionArn, { taskArn: 'arn:task/1', cause: 'exit', summary: 'exited' });
+      await store.putWatch({ execution: `${name}-e1`, app: name, releaseId: id, token: 'tok', deployments: [deployment], failFastStops: 3 });
+      await store.linkWatch({ execution: `${name}-e1`, index: 0, deployment, failFastStops: 3 });
+      const quiet = { revision: 0, windows: {}, alarmed: false, episodeStops: 0 };
+      const next = { revision: 1, windows: { crash: { start: 1000, count: 1 } }, alarmed: true, alarmedAt: 1000, episodeStops: 1 };
+      await store.applyAlarm(`rk--${name}--web`, quiet, { action: 'alarm', channel: 'crash', continues: false, stops: 1, sinceMs: 0, next }, { app: name, service: 'web' });
+    };
+    await seed(app);
+    await seed(other);
+    const scope = { servicePrefix: `rk--${app}--`, deploymentIds: [`ecs-svc/${app}-unwatched`] };
+    // record, EXEC pointer, release, build, event, queue item, lock, undo, the watch's header and its
+    // deployments, the watched deployment, the unwatched one named, the task definition, alarm state
+    expect(await store.deleteAppItems(app, scope)).toBe(14);
+    expect(await store.deleteAppItems(app, scope)).toBe(0);
+    expect(await store.getApp(app)).toBeUndefined();
+    expect([await store.listReleases(app), await store.listEvents(app), await store.listQueue(app), await store.listUndo(app, `R${app}`)]).toEqual([[], [], [], []]);
+    expect([await store.getLock(app), await store.getWatch(`${app}-e1`), await store.watchDeployments(`${app}-e1`), await store.readAlarmState(`rk--${app}--web`)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    // a final outcome is never replaced: an in-progress one is held only where the completed one went
+    for (const id of [`ecs-svc/${app}`, `ecs-svc/${app}-unwatched`])
+      expect((await store.recordOutcome(id, { outcome: 'in-progress' })).facts.outcome).toEqual({ outcome: 'in-progress' });
+    expect((await store.recordStop(deploymentOf(app).taskDefinitionArn, { taskArn: 'arn:task/2', cause: 'exit', summary: 'exited' })).facts.stoppedTasks).toEqual(['arn:task/2']);
+    // the other app: untouched
+    expect((await store.getApp(other))?.config).toEqual({ K: 'v' });
+    expect(await store.listReleases(other)).toHaveLength(1);
+    expect(await store.getWatch(`${other}-e1`)).toMatchObject({ app: other });
+    expect(await store.readAlarmState(`rk--${other}--web`)).toMatchObject({ alarmed: true });
+    const kept = await store.recordOutcome(`ecs-svc/${other}`, { outcome: 'in-progress' });
+    expect([kept.facts.outcome, kept.link?.execution]).toEqual([{ outcome: 'completed' }, `${other}-e1`]);
+  });
 });
