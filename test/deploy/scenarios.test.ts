@@ -191,8 +191,11 @@ describe('deploy scenarios', () => {
     expect(run.cause).toContain('did not complete within 240s');
     const history = rack.stepFunctions.execution(run.execution)!.history;
     const entered = (state: string) => history.find((e) => e.type === 'TaskStateEntered' && (e.stateEnteredEventDetails as { name: string }).name === state)!.timestamp.getTime();
-    expect(entered('Verify') - entered('Watch')).toBeGreaterThanOrEqual(240_000);
-    expect(entered('Verify') - entered('Watch')).toBeLessThan(1_800_000);
+    // about 240 s after Watch began (the history's timestamps are taken a few ms apart from the
+    // timer's own start), and far from the 1,800 s cap
+    const waited = entered('Verify') - entered('Watch');
+    expect(waited).toBeGreaterThanOrEqual(239_000);
+    expect(waited).toBeLessThan(300_000);
   });
 
   it('duplicated ECS events still resolve the watch exactly once', async () => {
