@@ -1,4 +1,4 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetInstanceProtectionCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, waitUntilStackDeleteComplete } from '@aws-sdk/client-cloudformation';
 import {
   DeleteInternetGatewayCommand,
@@ -13,6 +13,7 @@ import { DeleteClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DeleteListenerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeletePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import type { ClientFactory } from '../shared/aws/clients.js';
+import { releaseScaleInProtection as releaseGroupProtection } from '../shared/aws/teardown.js';
 import type { ProvisionedStack } from './provision.js';
 import { mapIntrinsics } from './template.js';
 
@@ -117,19 +118,11 @@ function withReferences(stack: ProvisionedStack, logicalId: string): Json {
   });
 }
 
-/** Turns the scale-in protection of every instance of the stack's Auto Scaling groups off, and of the instances they launch from now on. */
+/** Turns the scale-in protection of every instance of the stack's Auto Scaling groups off (shared/aws/teardown.ts, as `rack uninstall` does). */
 export async function releaseScaleInProtection(stack: ProvisionedStack, aws: ClientFactory): Promise<void> {
   const asg = aws(AutoScalingClient);
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
-    if (resource.Type !== 'AWS::AutoScaling::AutoScalingGroup' || !stack.physical[id]) continue;
-    const name = stack.physical[id]!;
-    await asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, NewInstancesProtectedFromScaleIn: false }));
-    const group = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))).AutoScalingGroups?.[0];
-    const instances = (group?.Instances ?? []).filter((i) => i.ProtectedFromScaleIn).map((i) => i.InstanceId!);
-    // "You can specify up to 50 instances" (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetInstanceProtection.html)
-    for (let i = 0; i < instances.length; i += 50) {
-      await asg.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: name, InstanceIds: instances.slice(i, i + 50), ProtectedFromScaleIn: false }));
-    }
+    if (resource.Type === 'AWS::AutoScaling::AutoScalingGroup' && stack.physical[id]) await releaseGroupProtection(asg, stack.physical[id]!);
   }
 }
 
